@@ -1,0 +1,41 @@
+//! Project chores: `cargo xtask codegen [--check]`, `cargo xtask ci`.
+
+mod ci;
+mod codegen;
+
+use anyhow::{bail, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  codegen [--check]   regenerate crates/quickrouter-types/src/generated.rs from openapi.yaml
+                      (--check: fail if the committed file is stale)
+  ci                  everything CI runs: fmt check, clippy -D warnings, codegen --check,
+                      all tests, and the Prism contract tests";
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let root = codegen::workspace_root();
+    match args.as_slice() {
+        ["codegen"] => codegen::run(&root, false),
+        ["codegen", "--check"] => codegen::run(&root, true),
+        ["ci"] => ci::run(&root),
+        ["help" | "--help" | "-h"] | [] => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => bail!("unknown arguments {args:?}\n{USAGE}"),
+    }
+}
