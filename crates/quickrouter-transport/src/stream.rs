@@ -1,0 +1,183 @@
+//! Async adapters over [`SseDecoder`]: bytes stream in, events out.
+//!
+//! [`SseStream`] turns any `Stream<Item = Result<Bytes, E>>` into SSE events and enforces an idle
+//! timeout that every received byte resets (keep-alive comments included). [`EventStream`] adds
+//! the conventions of OpenAI-compatible streams: `data: [DONE]` ends it, an error event
+//! (`data: {"error": ...}` or `event: error`) becomes a typed error, and a close before `[DONE]` is
+//! an error too, after every event that arrived before it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use serde_json::Value;
+use tokio::time::{Instant, Sleep};
+
+use crate::error::{snippet, ApiError, Error, StreamError, TimeoutKind};
+use crate::sse::{SseDecoder, SseError, SseEvent};
+
+/// A boxed stream of body bytes, as the HTTP layer hands it over.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>;
+
+/// SSE events from a byte stream, with an idle timeout.
+pub struct SseStream<S> {
+    inner: Option<S>,
+    decoder: SseDecoder,
+    idle: Option<(Duration, Pin<Box<Sleep>>)>,
+}
+
+impl<S> std::fmt::Debug for SseStream<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SseStream")
+            .field("decoder", &self.decoder)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> SseStream<S> {
+    /// Decode `inner` with `decoder`; `idle_timeout` bounds the silence between two pieces of input.
+    pub fn new(inner: S, decoder: SseDecoder, idle_timeout: Option<Duration>) -> Self {
+        let idle = idle_timeout.map(|d| (d, Box::pin(tokio::time::sleep(d))));
+        Self {
+            inner: Some(inner),
+            decoder,
+            idle,
+        }
+    }
+
+    /// The decoder (for its last event id).
+    pub fn decoder(&self) -> &SseDecoder {
+        &self.decoder
+    }
+}
+
+impl<S> Stream for SseStream<S>
+where
+    S: Stream<Item = Result<Bytes, Error>> + Unpin,
+{
+    type Item = Result<SseEvent, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            match this.decoder.next_event() {
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                Ok(None) => {}
+                Err(SseError::EventTooLarge { limit }) => {
+                    this.inner = None;
+                    return Poll::Ready(Some(Err(StreamError::EventTooLarge { limit }.into())));
+                }
+            }
+            let Some(inner) = this.inner.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match Pin::new(inner).poll_next(cx) {
+                Poll::Ready(Some(Ok(bytes))) => {
+                    if let Some((duration, sleep)) = &mut this.idle {
+                        sleep.as_mut().reset(Instant::now() + *duration);
+                    }
+                    this.decoder.feed(&bytes);
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    this.inner = None;
+                    return Poll::Ready(Some(Err(error)));
+                }
+                Poll::Ready(None) => {
+                    this.inner = None;
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {
+                    if let Some((_, sleep)) = &mut this.idle {
+                        ready!(sleep.as_mut().poll(cx));
+                        this.inner = None;
+                        return Poll::Ready(Some(Err(Error::Timeout(TimeoutKind::Idle))));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+/// The events of an OpenAI-compatible stream: each item is one `data:` event before `[DONE]`.
+///
+/// Ends with `None` after `[DONE]`; yields one error and then ends if the stream carried an
+/// error event, broke off, went silent, or closed before `[DONE]`.
+pub struct EventStream {
+    inner: SseStream<ByteStream>,
+    finished: bool,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStream {
+    /// Wrap a byte stream.
+    pub fn new(body: ByteStream, decoder: SseDecoder, idle_timeout: Option<Duration>) -> Self {
+        Self {
+            inner: SseStream::new(body, decoder, idle_timeout),
+            finished: false,
+        }
+    }
+}
+
+/// Whether an event's data is the `[DONE]` sentinel.
+#[inline]
+pub fn is_done(data: &[u8]) -> bool {
+    data.trim_ascii() == b"[DONE]"
+}
+
+/// The error an event carries, if it is an error event: `event: error`, or JSON data with a
+/// top-level `error` (new-api, OpenRouter). Cheap for ordinary events: a substring search first.
+pub fn error_in_event(event: &SseEvent) -> Option<ApiError> {
+    let named_error = event.event.as_deref() == Some("error");
+    if !named_error && memchr::memmem::find(&event.data, b"\"error\"").is_none() {
+        return None;
+    }
+    match serde_json::from_slice::<Value>(&event.data) {
+        Ok(value) => match value.get("error") {
+            Some(Value::Object(_) | Value::String(_)) => Some(ApiError::from_json(None, &value)),
+            _ if named_error => Some(ApiError::from_json(None, &value)),
+            _ => None,
+        },
+        Err(_) if named_error => Some(ApiError {
+            message: snippet(&event.data, 200),
+            ..Default::default()
+        }),
+        Err(_) => None,
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Result<SseEvent, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let item = ready!(Pin::new(&mut self.inner).poll_next(cx));
+        let out = match item {
+            Some(Ok(event)) => {
+                if is_done(&event.data) {
+                    None
+                } else if let Some(error) = error_in_event(&event) {
+                    Some(Err(StreamError::ErrorEvent(Box::new(error)).into()))
+                } else {
+                    return Poll::Ready(Some(Ok(event)));
+                }
+            }
+            Some(Err(error)) => Some(Err(error)),
+            None => Some(Err(StreamError::EndedWithoutDone.into())),
+        };
+        self.finished = true;
+        Poll::Ready(out)
+    }
+}
