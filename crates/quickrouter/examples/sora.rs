@@ -1,0 +1,46 @@
+//! `cargo run -p quickrouter --example sora -- [PROMPT]`: a sora-2 video, progress on stderr,
+//! the link on stdout.
+
+use futures_util::StreamExt;
+use quickrouter::sora::{SoraProgress, SoraResult, SoraTracker};
+use quickrouter::{ChatMessage, Client, CompletionAccumulator, CreateChatCompletionRequest};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let prompt = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let prompt = if prompt.is_empty() {
+        "an astronaut golden retriever in a space station".to_owned()
+    } else {
+        prompt
+    };
+    let client = Client::from_env()?;
+    let request = CreateChatCompletionRequest::new("sora-2", [ChatMessage::user(prompt)]);
+    let mut stream = client.chat().stream(&request).await?;
+    let mut tracker = SoraTracker::new();
+    let mut answer = CompletionAccumulator::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        for note in tracker.push(&chunk) {
+            match note {
+                SoraProgress::Queued { task_id, .. } => {
+                    eprintln!("queued (task {})", task_id.unwrap_or_default())
+                }
+                SoraProgress::Percent { percent, .. } => eprintln!("progress {percent}%"),
+                SoraProgress::Status { text } => eprintln!("{text}"),
+                _ => {}
+            }
+        }
+        answer.push(&chunk);
+    }
+    let result = SoraResult::from_completion(&answer.finish());
+    if let Some(failure) = &result.failure {
+        return Err(format!("generation failed: {failure}").into());
+    }
+    for media in &result.media {
+        println!("{:?}: {}", media.kind, media.url);
+    }
+    if result.video().is_none() {
+        return Err("the answer held no video link".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! `client.chat()`: create a completion, or stream one.
+
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_core::Stream;
+use quickrouter_transport::reqwest::header::HeaderMap;
+use quickrouter_transport::{EventStream, Request, StreamError};
+use quickrouter_types::{ChatCompletion, ChatCompletionChunk, CreateChatCompletionRequest};
+use serde_json::Value;
+
+use crate::accumulate::CompletionAccumulator;
+use crate::client::{Client, RequestOptions};
+use crate::Error;
+
+const PATH: &str = "/chat/completions";
+
+/// Chat completions. Get one with [`Client::chat`].
+#[derive(Clone, Copy, Debug)]
+pub struct Chat<'a> {
+    pub(crate) client: &'a Client,
+}
+
+impl Chat<'_> {
+    /// Send `request` and wait for the whole answer (`stream` is sent as `false`).
+    pub async fn create(
+        &self,
+        request: &CreateChatCompletionRequest,
+    ) -> Result<ChatCompletion, Error> {
+        self.create_with(request, &RequestOptions::default()).await
+    }
+
+    /// [`create`](Self::create) with per-request options.
+    pub async fn create_with(
+        &self,
+        request: &CreateChatCompletionRequest,
+        options: &RequestOptions,
+    ) -> Result<ChatCompletion, Error> {
+        Ok(self.create_with_response(request, options).await?.value)
+    }
+
+    /// [`create_with`](Self::create_with), also returning the response's request id and headers.
+    pub async fn create_with_response(
+        &self,
+        request: &CreateChatCompletionRequest,
+        options: &RequestOptions,
+    ) -> Result<WithResponse<ChatCompletion>, Error> {
+        let body = body(request, options, false)?;
+        let response = self
+            .client
+            .http
+            .send(&transport_request(body, options, false))
+            .await?;
+        let headers = response.headers.clone();
+        let bytes = response.bytes().await?;
+        let value = crate::decode_json(&bytes)?;
+        Ok(WithResponse { value, headers })
+    }
+
+    /// Send `request` as a stream (`stream` is sent as `true`) and return the chunks as they come.
+    pub async fn stream(&self, request: &CreateChatCompletionRequest) -> Result<ChatStream, Error> {
+        self.stream_with(request, &RequestOptions::default()).await
+    }
+
+    /// [`stream`](Self::stream) with per-request options.
+    pub async fn stream_with(
+        &self,
+        request: &CreateChatCompletionRequest,
+        options: &RequestOptions,
+    ) -> Result<ChatStream, Error> {
+        let body = body(request, options, true)?;
+        let response = self
+            .client
+            .http
+            .send(&transport_request(body, options, true))
+            .await?;
+        let headers = response.headers.clone();
+        Ok(ChatStream {
+            events: response.events(),
+            headers,
+            finished: false,
+        })
+    }
+}
+
+fn transport_request(body: Vec<u8>, options: &RequestOptions, stream: bool) -> Request {
+    Request::post_json(PATH, body)
+        .streaming(stream)
+        .options(options.transport.clone())
+}
+
+/// The request as JSON: the user's fields, `stream` set as the call demands, extra fields merged.
+fn body(
+    request: &CreateChatCompletionRequest,
+    options: &RequestOptions,
+    stream: bool,
+) -> Result<Vec<u8>, Error> {
+    options.check()?;
+    let mut value = serde_json::to_value(request)
+        .map_err(|e| Error::Config(format!("could not serialize the request: {e}")))?;
+    let map = value
+        .as_object_mut()
+        .expect("a request serializes to an object");
+    if stream {
+        map.insert("stream".into(), Value::Bool(true));
+    } else {
+        // A non-stream call must not ask for a stream; stream_options is refused without one.
+        if map.get("stream") == Some(&Value::Bool(true)) {
+            map.insert("stream".into(), Value::Bool(false));
+        }
+        map.remove("stream_options");
+    }
+    for (key, extra) in &options.extra_body {
+        map.insert(key.clone(), extra.clone());
+    }
+    serde_json::to_vec(&value)
+        .map_err(|e| Error::Config(format!("could not serialize the request: {e}")))
+}
+
+/// A decoded answer with its response headers.
+#[derive(Debug, Clone)]
+pub struct WithResponse<T> {
+    /// The decoded body.
+    pub value: T,
+    /// The response headers.
+    pub headers: HeaderMap,
+}
+
+impl<T> WithResponse<T> {
+    /// The request id the server gave (`x-request-id`, `X-Oneapi-Request-Id`).
+    pub fn request_id(&self) -> Option<&str> {
+        quickrouter_transport::client::request_id_header(&self.headers)
+    }
+}
+
+/// The chunks of a streamed answer: a plain `futures::Stream`.
+///
+/// It ends cleanly at `data: [DONE]`. An error event, a close before `[DONE]`, a reset, an idle
+/// timeout or a chunk that is not valid JSON end it with one `Err(Error::Stream(..))` (or
+/// `Error::Timeout`) after every chunk that arrived before.
+#[derive(Debug)]
+pub struct ChatStream {
+    events: EventStream,
+    headers: HeaderMap,
+    finished: bool,
+}
+
+impl ChatStream {
+    /// The request id the server gave (`x-request-id`, `X-Oneapi-Request-Id`).
+    pub fn request_id(&self) -> Option<&str> {
+        quickrouter_transport::client::request_id_header(&self.headers)
+    }
+
+    /// The response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// Read the whole stream and fold it into one [`ChatCompletion`] (every choice, reasoning,
+    /// complete tool calls, usage). Fails if the stream broke; see
+    /// [`collect_partial`](Self::collect_partial) to keep what arrived before.
+    pub async fn collect_completion(self) -> Result<ChatCompletion, Error> {
+        match self.collect_partial().await {
+            (completion, None) => Ok(completion),
+            (_, Some(error)) => Err(error),
+        }
+    }
+
+    /// Read the whole stream; return what arrived, folded, and the error that ended it, if any.
+    pub async fn collect_partial(mut self) -> (ChatCompletion, Option<Error>) {
+        let mut accumulator = CompletionAccumulator::new();
+        let error = loop {
+            match std::future::poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await {
+                Some(Ok(chunk)) => accumulator.push(&chunk),
+                Some(Err(error)) => break Some(error),
+                None => break None,
+            }
+        };
+        (accumulator.finish(), error)
+    }
+}
+
+impl Stream for ChatStream {
+    type Item = Result<ChatCompletionChunk, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let item = ready!(Pin::new(&mut self.events).poll_next(cx));
+        let out = match item {
+            Some(Ok(event)) => match serde_json::from_slice::<ChatCompletionChunk>(&event.data) {
+                Ok(chunk) => return Poll::Ready(Some(Ok(chunk))),
+                Err(e) => Some(Err(Error::Stream(StreamError::InvalidEvent {
+                    message: e.to_string(),
+                    snippet: event.data_text().chars().take(200).collect(),
+                }))),
+            },
+            Some(Err(error)) => Some(Err(error)),
+            None => None,
+        };
+        self.finished = true;
+        Poll::Ready(out)
+    }
+}
