@@ -276,12 +276,8 @@ impl fmt::Debug for HttpClient {
 impl HttpClient {
     /// A client with its own connection pool (rustls with the ring provider).
     pub fn new(config: Config) -> Result<Self> {
-        // reqwest is built without a default crypto provider; install ring unless the program
-        // installed one of its own already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let http = plain_client_builder()
             .connect_timeout(config.connect_timeout)
-            .user_agent(concat!("quickrouter/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {
                 Error::Config(format!("could not build the HTTP client: {}", chain(&e)))
@@ -476,6 +472,15 @@ impl HttpClient {
             trace(line);
         }
     }
+}
+
+/// A `reqwest::ClientBuilder` with this crate's TLS (rustls, ring) and User-Agent, and nothing
+/// else: no key, no headers. For fetching from other hosts (e.g. media links).
+pub fn plain_client_builder() -> reqwest::ClientBuilder {
+    // reqwest is built without a default crypto provider; install ring unless the program
+    // installed one of its own already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().user_agent(concat!("quickrouter/", env!("CARGO_PKG_VERSION")))
 }
 
 /// The request id in response headers.

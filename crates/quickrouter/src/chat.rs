@@ -3,6 +3,7 @@
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use bytes::Bytes;
 use futures_core::Stream;
 use quickrouter_transport::reqwest::header::HeaderMap;
 use quickrouter_transport::{EventStream, Request, StreamError};
@@ -57,6 +58,47 @@ impl Chat<'_> {
         Ok(WithResponse { value, headers })
     }
 
+    /// Send a request body given as JSON, exactly as given but for `stream`, which is sent as
+    /// `false` (set it yourself to send it at all): the escape hatch for bodies built elsewhere.
+    pub async fn create_raw(
+        &self,
+        body: &Value,
+        options: &RequestOptions,
+    ) -> Result<WithResponse<ChatCompletion>, Error> {
+        let body = raw_body(body, options, false)?;
+        let response = self
+            .client
+            .http
+            .send(&transport_request(body, options, false))
+            .await?;
+        let headers = response.headers.clone();
+        let bytes = response.bytes().await?;
+        Ok(WithResponse {
+            value: crate::decode_json(&bytes)?,
+            headers,
+        })
+    }
+
+    /// Stream a request body given as JSON, exactly as given but for `stream: true`.
+    pub async fn stream_raw(
+        &self,
+        body: &Value,
+        options: &RequestOptions,
+    ) -> Result<ChatStream, Error> {
+        let body = raw_body(body, options, true)?;
+        let response = self
+            .client
+            .http
+            .send(&transport_request(body, options, true))
+            .await?;
+        let headers = response.headers.clone();
+        Ok(ChatStream {
+            events: response.events(),
+            headers,
+            finished: false,
+        })
+    }
+
     /// Send `request` as a stream (`stream` is sent as `true`) and return the chunks as they come.
     pub async fn stream(&self, request: &CreateChatCompletionRequest) -> Result<ChatStream, Error> {
         self.stream_with(request, &RequestOptions::default()).await
@@ -87,6 +129,25 @@ fn transport_request(body: Vec<u8>, options: &RequestOptions, stream: bool) -> R
     Request::post_json(PATH, body)
         .streaming(stream)
         .options(options.transport.clone())
+}
+
+/// A raw body: an object, `stream` forced when streaming (or from `true` to `false`), extras merged.
+fn raw_body(body: &Value, options: &RequestOptions, stream: bool) -> Result<Vec<u8>, Error> {
+    options.check()?;
+    let Some(map) = body.as_object() else {
+        return Err(Error::Config("a request body must be a JSON object".into()));
+    };
+    let mut map = map.clone();
+    if stream {
+        map.insert("stream".into(), Value::Bool(true));
+    } else if map.get("stream") == Some(&Value::Bool(true)) {
+        map.insert("stream".into(), Value::Bool(false));
+    }
+    for (key, extra) in &options.extra_body {
+        map.insert(key.clone(), extra.clone());
+    }
+    serde_json::to_vec(&map)
+        .map_err(|e| Error::Config(format!("could not serialize the request: {e}")))
 }
 
 /// The request as JSON: the user's fields, `stream` set as the call demands, extra fields merged.
@@ -156,6 +217,34 @@ impl ChatStream {
         &self.headers
     }
 
+    /// The next chunk with the event data it was decoded from, byte for byte as received.
+    pub async fn next_with_raw(&mut self) -> Option<Result<(ChatCompletionChunk, Bytes), Error>> {
+        std::future::poll_fn(|cx| self.poll_raw(cx)).await
+    }
+
+    fn poll_raw(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<(ChatCompletionChunk, Bytes), Error>>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let item = ready!(Pin::new(&mut self.events).poll_next(cx));
+        let out = match item {
+            Some(Ok(event)) => match serde_json::from_slice::<ChatCompletionChunk>(&event.data) {
+                Ok(chunk) => return Poll::Ready(Some(Ok((chunk, event.data)))),
+                Err(e) => Some(Err(Error::Stream(StreamError::InvalidEvent {
+                    message: e.to_string(),
+                    snippet: event.data_text().chars().take(200).collect(),
+                }))),
+            },
+            Some(Err(error)) => Some(Err(error)),
+            None => None,
+        };
+        self.finished = true;
+        Poll::Ready(out)
+    }
+
     /// Read the whole stream and fold it into one [`ChatCompletion`] (every choice, reasoning,
     /// complete tool calls, usage). Fails if the stream broke; see
     /// [`collect_partial`](Self::collect_partial) to keep what arrived before.
@@ -184,22 +273,7 @@ impl Stream for ChatStream {
     type Item = Result<ChatCompletionChunk, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.finished {
-            return Poll::Ready(None);
-        }
-        let item = ready!(Pin::new(&mut self.events).poll_next(cx));
-        let out = match item {
-            Some(Ok(event)) => match serde_json::from_slice::<ChatCompletionChunk>(&event.data) {
-                Ok(chunk) => return Poll::Ready(Some(Ok(chunk))),
-                Err(e) => Some(Err(Error::Stream(StreamError::InvalidEvent {
-                    message: e.to_string(),
-                    snippet: event.data_text().chars().take(200).collect(),
-                }))),
-            },
-            Some(Err(error)) => Some(Err(error)),
-            None => None,
-        };
-        self.finished = true;
-        Poll::Ready(out)
+        self.poll_raw(cx)
+            .map(|item| item.map(|result| result.map(|(chunk, _)| chunk)))
     }
 }

@@ -15,6 +15,8 @@ pub use client::{
     Client, ClientBuilder, RequestOptions, ENV_API_KEY, ENV_BASE_URL, ENV_FORWARDED_HOST,
 };
 pub use models::Models;
+/// The transport layer (HTTP client, SSE decoder, retry policy), for advanced use.
+pub use quickrouter_transport as transport;
 pub use quickrouter_transport::{ApiError, ApiErrorKind, Error, StreamError, TimeoutKind};
 pub use quickrouter_types::{
     ChatCompletion, ChatCompletionChunk, ChatMessage, ContentPart, CreateChatCompletionRequest,
