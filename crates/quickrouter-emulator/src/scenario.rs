@@ -674,6 +674,8 @@ fn partial(ctx: &Context<'_>, tail: Tail) -> Answer {
         Tail::Close => {}
         Tail::Reset => {
             steps.push(Step::Write(Bytes::from_static(b"data: {\"id\":\"chatcmpl-x\",\"object\":\"chat.comp")));
+            // Let what was written reach the client before the connection breaks.
+            steps.push(Step::Pause(Duration::from_millis(30)));
             steps.push(Step::Reset);
         }
         Tail::InvalidJson => steps.push(Step::Write(Bytes::from_static(b"data: {\"id\": \"x\", \"choices\": [{\"delta\": {\"content\": \"oops\"}\n\n"))),

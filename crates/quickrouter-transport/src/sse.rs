@@ -104,6 +104,8 @@ pub struct SseDecoder {
     max_event_size: usize,
     /// Skip input up to the next blank line (after an oversized event).
     discarding: bool,
+    /// The start of the current line was dropped; its end is not a blank line.
+    in_dropped_line: bool,
 }
 
 impl Default for SseDecoder {
@@ -132,6 +134,7 @@ impl SseDecoder {
             event_size: 0,
             max_event_size: limit,
             discarding: false,
+            in_dropped_line: false,
         }
     }
 
@@ -192,15 +195,24 @@ impl SseDecoder {
         }
         loop {
             let Some((len, term)) = self.find_line_end() else {
-                if self.buf.len() > self.max_event_size {
+                if self.discarding {
+                    // The rest of an oversized event: nothing in it is kept.
+                    self.drop_partial_line();
+                } else if self.buf.len() > self.max_event_size {
                     // A runaway line: drop what is held of it; the rest is skipped as it comes.
-                    self.buf.clear();
-                    self.scanned = 0;
+                    self.drop_partial_line();
                     return Err(self.overflow());
                 }
                 return Ok(None);
             };
             self.scanned = 0;
+            if self.in_dropped_line {
+                // The end of a line whose start was dropped: not a blank line.
+                self.in_dropped_line = false;
+                self.buf.advance(len);
+                self.consume_terminator(term);
+                continue;
+            }
             if len == 0 {
                 self.consume_terminator(term);
                 if self.discarding {
@@ -344,6 +356,14 @@ impl SseDecoder {
             id: self.last_id.clone(),
             retry: self.retry.take(),
         })
+    }
+
+    fn drop_partial_line(&mut self) {
+        if !self.buf.is_empty() {
+            self.buf.clear();
+            self.scanned = 0;
+            self.in_dropped_line = true;
+        }
     }
 
     fn reset_event(&mut self) {

@@ -75,12 +75,14 @@ pub struct ClientBuilder {
 impl ClientBuilder {
     /// Read `QUICKROUTER_API_KEY`, `QUICKROUTER_BASE_URL` and `QUICKROUTER_FORWARDED_HOST`;
     /// `build` fails if no key was found here or set otherwise.
-    pub fn from_env(mut self) -> Self {
-        let var = |name| {
-            std::env::var(name)
-                .ok()
-                .filter(|v: &String| !v.trim().is_empty())
-        };
+    pub fn from_env(self) -> Self {
+        self.from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with the variables read through `var` (for tests, or a
+    /// program's own configuration source). Empty values count as unset.
+    pub fn from_env_with(mut self, var: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |name| var(name).filter(|v: &String| !v.trim().is_empty());
         match var(ENV_API_KEY) {
             Some(key) => self.config.api_key = Some(ApiKey::new(key.trim())),
             None => self.missing_env_key = self.config.api_key.is_none(),
