@@ -159,12 +159,16 @@ pub fn file_name(media: &Media) -> String {
             }
         })
         .collect();
-    name = name.trim_start_matches('.').to_owned();
     name.truncate(120);
     let suffix = format!(".{}", media.extension);
-    if name.trim_matches(['_', '.', '-']).is_empty() {
+    let stem = match name.to_ascii_lowercase().strip_suffix(&suffix) {
+        Some(stem) => stem.len(),
+        None => name.len(),
+    };
+    if name[..stem].trim_matches(['_', '.', '-']).is_empty() {
         name = "media".to_owned();
     }
+    name = name.trim_start_matches('.').to_owned();
     if !name.to_ascii_lowercase().ends_with(&suffix) {
         name.push_str(&suffix);
     }

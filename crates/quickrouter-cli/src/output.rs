@@ -73,6 +73,7 @@ impl Ui {
         let mut state = self.lock();
         clear_line(&mut state);
         state.spinner = None;
+        end_stderr_line(&mut state);
         let mut stdout = std::io::stdout().lock();
         if let Err(e) = stdout
             .write_all(text.as_bytes())
@@ -86,10 +87,11 @@ impl Ui {
         state.stdout_ends_with_newline = text.ends_with('\n');
     }
 
-    /// End the answer with a newline, if it does not end with one already.
+    /// End the answer with a newline, if it does not end with one already (and reasoning too).
     pub fn finish_out(&self) {
         let needs = {
-            let state = self.lock();
+            let mut state = self.lock();
+            end_stderr_line(&mut state);
             state.stdout_written && !state.stdout_ends_with_newline
         };
         if needs {
@@ -204,6 +206,16 @@ impl Ui {
         let _ = write!(stderr, "{CLEAR_LINE}{line}");
         let _ = stderr.flush();
         state.line_drawn = true;
+    }
+}
+
+/// Reasoning that stopped mid-line gets its line ended before the answer or the end.
+fn end_stderr_line(state: &mut State) {
+    if !state.stderr_ends_with_newline {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr);
+        let _ = stderr.flush();
+        state.stderr_ends_with_newline = true;
     }
 }
 

@@ -4,7 +4,8 @@
 //! without an API key.
 //!
 //! It serves `POST {prefix}/chat/completions` (JSON and SSE), `GET {prefix}/models`, and
-//! `GET /files/NAME` (the media its sora-2 answers link to). Any path prefix is accepted (the
+//! `GET /files/NAME` (the media its sora-2 answers link to: any GET path ending in `.mp4`, `.webp`, `.mov`
+//! serves deterministic bytes named by its last segment, see [`media_bytes`]). Any path prefix is accepted (the
 //! usual one is `/v1`), so a client's base-URL prefix handling can be checked in the recorded
 //! requests. Only `Authorization: Bearer KEY` with the configured key is accepted on the API paths;
 //! anything else gets new-api's 401. Every answer carries `x-request-id` and
@@ -21,6 +22,7 @@
 //! | `sora-2-inline` | the same with progress in `content` |
 //! | `sora-2-fail` | progress, then `❌ 生成失败 … Failure reason: … content policies` with HTTP 200 |
 //! | `sora-2-error` | progress, then an in-band `data: {"error": …}` |
+//! | `media-links` | links to media with hostile names (`../../x.mp4`, encoded slashes, a duplicate name) |
 //! | `tools` | two parallel tool calls, arguments split into 5-byte pieces interleaved by `index` |
 //! | `quirks` | unknown fields, `null`s, `STOP`, `data:` with no space, `event:`/`id:`/`retry:` lines, `choices: []` and `null`, comments |
 //! | `slow-keepalive` | keep-alive comments and silences of the sora step pause, then a normal end |

@@ -82,6 +82,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("sora-2-inline", "video job with progress in content (`Progress 76%`), as some relays do"),
     ("sora-2-fail", "video job that fails with a content policy text after HTTP 200"),
     ("sora-2-error", "video job that fails with an in-band `data: {\"error\": ...}` event"),
+    ("media-links", "an answer linking media by hostile names (`../../x.mp4`, encoded slashes, a duplicate), for download tests"),
     ("tools", "two parallel tool calls whose arguments arrive split across many chunks, by index"),
     ("quirks", "unknown fields, nulls, STOP, `data:` without a space, event/id/retry lines, empty choices, comments"),
     ("slow-keepalive", "a stream with keep-alive comments and silences (the sora step pause) that completes"),
@@ -112,6 +113,10 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
         "sora-2-fail" => sora(ctx, SoraEnd::PolicyFailure, false),
         "sora-2-error" => sora(ctx, SoraEnd::ErrorEvent, false),
         "tools" => tools(ctx),
+        "media-links" => {
+            let o = ctx.origin;
+            text(ctx, format!("Here: [a]({o}/files/../../x.mp4) ![b]({o}/files/..%2F..%2Fy.webp) [c]({o}/files/x.mp4?sig=1) {o}/files/clip.mov"))
+        }
         "quirks" => quirks(ctx),
         "slow-keepalive" => slow_keepalive(ctx),
         "fault-429-then-ok" if ctx.attempt == 0 => {

@@ -271,8 +271,12 @@ async fn handle(
         sora_step: shared.options.sora_step,
     };
 
-    let answer = if let Some(name) = path.strip_prefix("/files/") {
-        return Ok(file(name, &request_id));
+    let answer = if method == "GET" && media_bytes(&path).is_some() {
+        // Media by the last path segment, wherever it is linked from.
+        return Ok(file(
+            path.rsplit('/').next().unwrap_or_default(),
+            &request_id,
+        ));
     } else if path.ends_with("/chat/completions") && method == "POST" {
         if !authorized {
             scenario::unauthorized(&ctx)
@@ -381,6 +385,10 @@ pub fn media_bytes(name: &str) -> Option<(&'static str, Vec<u8>)> {
             b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom",
         ),
         "webp" => ("image/webp", b"RIFF\x00\x00\x00\x00WEBPVP8 "),
+        "mov" => (
+            "video/quicktime",
+            b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  ",
+        ),
         _ => return None,
     };
     let mut state: u64 = name.bytes().fold(0xcbf29ce484222325, |h, b| {
@@ -398,7 +406,7 @@ pub fn media_bytes(name: &str) -> Option<(&'static str, Vec<u8>)> {
 
 fn file(name: &str, request_id: &str) -> Response<ChannelBody> {
     let (tx, rx) = mpsc::channel(1);
-    let (status, content_type) = match media_bytes(name).filter(|_| !name.contains('/')) {
+    let (status, content_type) = match media_bytes(name) {
         Some((content_type, bytes)) => {
             let _ = tx.try_send(Ok(Frame::data(Bytes::from(bytes))));
             (200, content_type)
