@@ -111,7 +111,7 @@ pub fn generate_from_str(spec_text: &str) -> Result<String> {
         if inlined_only.contains(name) {
             continue;
         }
-        let rewritten = rewrite_schema(schema, &schemas, response_side.contains(name));
+        let rewritten = rewrite_schema(schema, &schemas);
         let schema: schemars::schema::Schema = serde_json::from_value(rewritten)
             .with_context(|| format!("schema {name} is not JSON Schema after rewriting"))?;
         definitions.push((name.clone(), schema));
@@ -226,7 +226,7 @@ fn classify(schemas: &Map<String, Value>) -> (BTreeSet<String>, BTreeSet<String>
 /// - On response-side schemas `required` is kept (it documents the wire), and the Rust is made
 ///   tolerant afterwards in `tolerate_nulls` instead.
 /// - `example`, `discriminator` and other `x-` extensions are dropped: typify does not read them.
-fn rewrite_schema(schema: &Value, schemas: &Map<String, Value>, response_side: bool) -> Value {
+fn rewrite_schema(schema: &Value, schemas: &Map<String, Value>) -> Value {
     match schema {
         Value::Object(map) => {
             let mut out = Map::new();
@@ -246,8 +246,8 @@ fn rewrite_schema(schema: &Value, schemas: &Map<String, Value>, response_side: b
                             .into_iter()
                             .flatten()
                             .map(|v| match ref_name(v).and_then(|n| schemas.get(n)) {
-                                Some(target) => rewrite_schema(target, schemas, response_side),
-                                None => rewrite_schema(v, schemas, response_side),
+                                Some(target) => rewrite_schema(target, schemas),
+                                None => rewrite_schema(v, schemas),
                             })
                             .collect();
                         out.insert(key.clone(), Value::Array(variants));
@@ -259,18 +259,15 @@ fn rewrite_schema(schema: &Value, schemas: &Map<String, Value>, response_side: b
                     | "minimum" | "maximum" | "minItems" | "maxItems" => {}
                     k if k.starts_with("x-") => {}
                     _ => {
-                        out.insert(key.clone(), rewrite_schema(value, schemas, response_side));
+                        out.insert(key.clone(), rewrite_schema(value, schemas));
                     }
                 }
             }
             Value::Object(out)
         }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| rewrite_schema(v, schemas, response_side))
-                .collect(),
-        ),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| rewrite_schema(v, schemas)).collect())
+        }
         other => other.clone(),
     }
 }

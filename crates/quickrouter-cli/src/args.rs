@@ -99,7 +99,7 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send a prompt and print the answer (streamed by default)
-    Chat(ChatArgs),
+    Chat(Box<ChatArgs>),
     /// List the models (one id per line; --output json for the whole list)
     Models,
     /// Print shell completions

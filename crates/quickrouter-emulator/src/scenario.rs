@@ -20,8 +20,17 @@ pub enum Step {
     Hang,
 }
 
+/// Steps generated as they are written, so a long answer costs no memory up front.
+pub struct LazySteps(pub Box<dyn Iterator<Item = Step> + Send>);
+
+impl std::fmt::Debug for LazySteps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LazySteps(..)")
+    }
+}
+
 /// How the head of an answer looks.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Answer {
     /// HTTP status.
     pub status: u16,
@@ -31,6 +40,8 @@ pub struct Answer {
     pub content_type: &'static str,
     /// The body, in steps.
     pub steps: Vec<Step>,
+    /// More steps after `steps`, generated as they are written.
+    pub tail: Option<LazySteps>,
     /// Never send a response head at all.
     pub hang_before_head: bool,
 }
@@ -42,6 +53,7 @@ impl Answer {
             headers: Vec::new(),
             content_type: "application/json",
             steps: vec![Step::Write(Bytes::from(body.to_string()))],
+            tail: None,
             hang_before_head: false,
         }
     }
@@ -52,6 +64,7 @@ impl Answer {
             headers: vec![("Cache-Control".into(), "no-cache".into())],
             content_type: "text/event-stream",
             steps,
+            tail: None,
             hang_before_head: false,
         }
     }
@@ -107,6 +120,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
 pub fn chat(ctx: &Context<'_>) -> Answer {
     let model = ctx.body["model"].as_str().unwrap_or_default();
     match model {
+        "long" if ctx.stream => long_stream(ctx),
         "long" => text(ctx, long_text(ctx)),
         "sora-2" => sora(ctx, SoraEnd::Video, false),
         "sora-2-inline" => sora(ctx, SoraEnd::Video, true),
@@ -137,6 +151,7 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
             steps: vec![Step::Write(Bytes::from_static(
                 b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n",
             ))],
+            tail: None,
             hang_before_head: false,
         },
         "fault-503" => error_answer(503, "model_not_available", "当前分组上游负载已饱和，请稍后再试", "new_api_error", ctx),
@@ -253,6 +268,57 @@ fn long_text(ctx: &Context<'_>) -> String {
         .map(|i| words[i % words.len()])
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+const LOREM: [&str; 8] = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+];
+
+/// `long` streamed: one chunk a word, generated as it is written (100 MB cost no memory).
+fn long_stream(ctx: &Context<'_>) -> Answer {
+    let n = ctx.body["max_tokens"]
+        .as_u64()
+        .or(ctx.body["max_completion_tokens"].as_u64())
+        .unwrap_or(10_000);
+    let head = format!(
+        "data: {{\"id\":\"chatcmpl-{}\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"long\",\"system_fingerprint\":\"fp_emulator\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"",
+        ctx.request_id
+    );
+    let steps = vec![data(
+        &chunk(
+            ctx,
+            json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": null, "finish_reason": null}]),
+        ),
+        false,
+    )];
+    let end = [
+        data(
+            &chunk(
+                ctx,
+                json!([{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}]),
+            ),
+            false,
+        ),
+        done(false),
+    ];
+    let words = (0..n).map(move |i| {
+        let space = if i == 0 { "" } else { " " };
+        let word = LOREM[(i % LOREM.len() as u64) as usize];
+        Step::Write(Bytes::from(format!(
+            "{head}{space}{word}\"}},\"logprobs\":null,\"finish_reason\":null}}]}}\n\n"
+        )))
+    });
+    Answer {
+        tail: Some(LazySteps(Box::new(words.chain(end)))),
+        ..Answer::sse(steps)
+    }
 }
 
 /// Split text into stream pieces: each word with the space before it.

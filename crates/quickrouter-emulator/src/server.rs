@@ -284,7 +284,7 @@ async fn handle(
             scenario::bad_request("请求体不是有效的 JSON (invalid JSON body)", &ctx)
         } else if model.is_empty() {
             scenario::bad_request("you must provide a model parameter", &ctx)
-        } else if !parsed["messages"].as_array().is_some_and(|m| !m.is_empty()) {
+        } else if parsed["messages"].as_array().is_none_or(|m| m.is_empty()) {
             scenario::bad_request("'messages' must be a non-empty array", &ctx)
         } else {
             scenario::chat(&ctx)
@@ -311,7 +311,11 @@ async fn handle(
     let split = split_header.or(shared.options.split).filter(|n| *n > 0);
     let seed = shared.options.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(write_steps(answer.steps, tx, split, seed));
+    let steps = answer
+        .steps
+        .into_iter()
+        .chain(answer.tail.into_iter().flat_map(|t| t.0));
+    tokio::spawn(write_steps(steps, tx, split, seed));
     let mut response = Response::builder()
         .status(answer.status)
         .header("content-type", answer.content_type)
@@ -329,12 +333,13 @@ fn scenario_json(body: Value) -> Answer {
         headers: Vec::new(),
         content_type: "application/json",
         steps: vec![Step::Write(Bytes::from(body.to_string()))],
+        tail: None,
         hang_before_head: false,
     }
 }
 
 async fn write_steps(
-    steps: Vec<Step>,
+    steps: impl Iterator<Item = Step>,
     tx: mpsc::Sender<Result<Frame<Bytes>, std::io::Error>>,
     split: Option<usize>,
     mut seed: u64,

@@ -11,15 +11,22 @@
 //! - a blank line dispatches the event, unless no `data` line was seen (then it dispatches nothing);
 //! - at the end of the input an event with no blank line after it is dropped.
 //!
-//! Cost: the input is copied once into the decoder's buffer; line ends are found with `memchr`; a
-//! one-line `data` value (the common case) is handed out as a [`Bytes`] slice of that buffer, with
-//! no allocation. A line or event longer than [`SseDecoder::max_event_size`] is an error rather
-//! than unbounded memory.
+//! Cost: input pieces are kept as [`Bytes`] (no copy when fed with [`SseDecoder::feed_bytes`]);
+//! line ends are found with `memchr`; a one-line `data` value inside one piece (the common case)
+//! is handed out as a slice of that piece ([`SseDecoder::next_event`], one reference-count
+//! increment) or as a plain borrow ([`SseDecoder::next_event_ref`], nothing at all). Only a line
+//! that straddles two pieces is copied. A line or event longer than
+//! [`SseDecoder::max_event_size`] is an error rather than unbounded memory.
 
-use bytes::{Buf, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
 
 /// The default limit on one event's size: 8 MiB.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 8 << 20;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One dispatched event.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -29,7 +36,7 @@ pub struct SseEvent {
     /// The `data` lines joined with `\n`, as raw bytes (relays send UTF-8 JSON).
     pub data: Bytes,
     /// The last event id seen so far in the stream (the `id` field persists across events).
-    pub id: Option<String>,
+    pub id: Option<Arc<str>>,
     /// A `retry` value (milliseconds) that arrived with this event.
     pub retry: Option<u64>,
 }
@@ -39,6 +46,19 @@ impl SseEvent {
     pub fn data_text(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.data)
     }
+}
+
+/// One dispatched event, borrowed from the decoder (valid until its next call).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SseEventRef<'a> {
+    /// The `event` field, if the event had one.
+    pub event: Option<&'a str>,
+    /// The `data` lines joined with `\n`.
+    pub data: &'a [u8],
+    /// The last event id seen so far in the stream.
+    pub id: Option<&'a str>,
+    /// A `retry` value (milliseconds) that arrived with this event.
+    pub retry: Option<u64>,
 }
 
 /// The decoder refused the input.
@@ -64,17 +84,28 @@ impl std::fmt::Display for SseError {
 
 impl std::error::Error for SseError {}
 
-/// The data of the event being built: none yet, one line (a zero-copy slice), or several.
+/// The data of the event being built.
 #[derive(Debug, Default)]
 enum Data {
     #[default]
     None,
+    /// One line, in the current piece.
+    Range(usize, usize),
+    /// One line, kept from an earlier piece.
     One(Bytes),
+    /// Several lines, joined.
     Many(BytesMut),
 }
 
-/// The SSE decoder. Feed it bytes with [`feed`](Self::feed), then take events with
-/// [`next_event`](Self::next_event) until it returns `Ok(None)`.
+/// Where a complete line is: in the current piece, or assembled in the carry buffer.
+enum Line {
+    Chunk(usize, usize),
+    Carried(Bytes),
+}
+
+/// The decoder. Feed it bytes with [`feed`](Self::feed) or [`feed_bytes`](Self::feed_bytes), then
+/// take events with [`next_event`](Self::next_event) (owned) or
+/// [`next_event_ref`](Self::next_event_ref) (borrowed) until it returns `Ok(None)`.
 ///
 /// ```
 /// use quickrouter_transport::sse::SseDecoder;
@@ -88,17 +119,24 @@ enum Data {
 /// ```
 #[derive(Debug)]
 pub struct SseDecoder {
-    buf: BytesMut,
-    /// How far into `buf` a line end has been searched for in vain (so tiny pieces stay linear).
-    scanned: usize,
+    /// The piece being read, and how far.
+    chunk: Bytes,
+    pos: usize,
+    /// Pieces fed but not yet reached.
+    queue: VecDeque<Bytes>,
+    /// The start of a line that began in an earlier piece.
+    carry: BytesMut,
     /// The previous piece ended in CR: an LF at the start of the next one belongs to it.
     skip_lf: bool,
-    /// No byte seen yet: a BOM may come.
+    /// Nothing fed yet, or only the start of a BOM (kept here).
     at_start: bool,
+    bom: Vec<u8>,
     data: Data,
     event: Option<String>,
     retry: Option<u64>,
-    last_id: Option<String>,
+    last_id: Option<Arc<str>>,
+    /// The event ready to hand out (borrowed until the next call).
+    ready: Option<Ready>,
     /// Bytes in the event being built, to enforce the limit.
     event_size: usize,
     max_event_size: usize,
@@ -106,6 +144,13 @@ pub struct SseDecoder {
     discarding: bool,
     /// The start of the current line was dropped; its end is not a blank line.
     in_dropped_line: bool,
+}
+
+#[derive(Debug)]
+struct Ready {
+    data: Data,
+    event: Option<String>,
+    retry: Option<u64>,
 }
 
 impl Default for SseDecoder {
@@ -123,14 +168,18 @@ impl SseDecoder {
     /// A decoder that refuses events (and lines) longer than `limit` bytes.
     pub fn with_max_event_size(limit: usize) -> Self {
         Self {
-            buf: BytesMut::new(),
-            scanned: 0,
+            chunk: Bytes::new(),
+            pos: 0,
+            queue: VecDeque::new(),
+            carry: BytesMut::new(),
             skip_lf: false,
             at_start: true,
+            bom: Vec::new(),
             data: Data::None,
             event: None,
             retry: None,
             last_id: None,
+            ready: None,
             event_size: 0,
             max_event_size: limit,
             discarding: false,
@@ -148,222 +197,360 @@ impl SseDecoder {
         self.last_id.as_deref()
     }
 
-    /// Bytes held that do not yet form a complete line.
+    /// Bytes held that are not yet part of a dispatched event (unread pieces, a partial line).
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.chunk.len() - self.pos
+            + self.queue.iter().map(Bytes::len).sum::<usize>()
+            + self.carry.len()
     }
 
     /// Whether an event has started (a field was read) but not been dispatched yet. At the end
     /// of the input such an event is dropped, as the rules say; a caller may report it.
     pub fn has_partial_event(&self) -> bool {
-        !matches!(self.data, Data::None) || !self.buf.is_empty()
+        !matches!(self.data, Data::None) || self.buffered() > 0
     }
 
-    /// Append input.
-    pub fn feed(&mut self, mut input: &[u8]) {
-        if self.skip_lf && !input.is_empty() {
-            self.skip_lf = false;
-            if input[0] == b'\n' {
-                input = &input[1..];
-            }
+    /// Append input (copied once).
+    pub fn feed(&mut self, input: &[u8]) {
+        if !input.is_empty() {
+            self.feed_bytes(Bytes::copy_from_slice(input));
         }
-        if self.at_start && !input.is_empty() {
-            // The BOM may itself arrive split; wait for three bytes or a mismatch.
-            let mut head = [0u8; 3];
-            let have = self.buf.len().min(3);
-            head[..have].copy_from_slice(&self.buf[..have]);
-            let take = (3 - have).min(input.len());
-            head[have..have + take].copy_from_slice(&input[..take]);
-            let known = have + take;
-            if head[..known] == b"\xEF\xBB\xBF"[..known] {
-                if known < 3 {
-                    self.buf.extend_from_slice(&input[..take]);
+    }
+
+    /// Append input without copying it.
+    pub fn feed_bytes(&mut self, input: Bytes) {
+        if input.is_empty() {
+            return;
+        }
+        let mut input = input;
+        if self.at_start {
+            // The BOM may itself arrive split: hold up to three bytes until it is known.
+            let held = self.bom.len();
+            let mut head = self.bom.clone();
+            head.extend_from_slice(&input[..input.len().min(3 - held)]);
+            if BOM.starts_with(&head) {
+                if head.len() < 3 {
+                    self.bom = head;
                     return;
                 }
-                self.buf.clear();
-                input = &input[take..];
+                self.at_start = false;
+                self.bom.clear();
+                input = input.slice(3 - held..);
+            } else {
+                self.at_start = false;
+                if held > 0 {
+                    let mut joined = std::mem::take(&mut self.bom);
+                    joined.extend_from_slice(&input);
+                    input = Bytes::from(joined);
+                }
             }
-            self.at_start = false;
         }
-        self.buf.extend_from_slice(input);
+        if input.is_empty() {
+            return;
+        }
+        if self.pos == self.chunk.len() && self.queue.is_empty() {
+            // The usual case: everything before was read; read this piece next, directly.
+            self.switch_to(input);
+        } else {
+            self.queue.push_back(input);
+        }
     }
 
     /// The next complete event, `Ok(None)` when more input is needed.
     pub fn next_event(&mut self) -> Result<Option<SseEvent>, SseError> {
-        if self.at_start {
+        if !self.advance()? {
             return Ok(None);
         }
+        let ready = self.ready.take().expect("advance made an event ready");
+        let data = match ready.data {
+            Data::None => Bytes::new(),
+            Data::Range(a, b) => self.chunk.slice(a..b),
+            Data::One(bytes) => bytes,
+            Data::Many(joined) => joined.freeze(),
+        };
+        Ok(Some(SseEvent {
+            event: ready.event,
+            data,
+            id: self.last_id.clone(),
+            retry: ready.retry,
+        }))
+    }
+
+    /// The next complete event, borrowed from the decoder: no allocation, no reference counting.
+    /// It is valid until the decoder's next call.
+    pub fn next_event_ref(&mut self) -> Result<Option<SseEventRef<'_>>, SseError> {
+        if !self.advance()? {
+            return Ok(None);
+        }
+        let ready = self.ready.as_ref().expect("advance made an event ready");
+        let data: &[u8] = match &ready.data {
+            Data::None => &[],
+            Data::Range(a, b) => &self.chunk[*a..*b],
+            Data::One(bytes) => bytes,
+            Data::Many(joined) => joined,
+        };
+        Ok(Some(SseEventRef {
+            event: ready.event.as_deref(),
+            data,
+            id: self.last_id.as_deref(),
+            retry: ready.retry,
+        }))
+    }
+
+    /// Read lines until an event is ready (`true`) or the input runs out (`false`).
+    fn advance(&mut self) -> Result<bool, SseError> {
+        self.ready = None;
         loop {
-            let Some((len, term)) = self.find_line_end() else {
-                if self.discarding {
-                    // The rest of an oversized event: nothing in it is kept.
-                    self.drop_partial_line();
-                } else if self.buf.len() > self.max_event_size {
-                    // A runaway line: drop what is held of it; the rest is skipped as it comes.
-                    self.drop_partial_line();
-                    return Err(self.overflow());
+            if self.pos == self.chunk.len() && !self.next_chunk() {
+                return Ok(false);
+            }
+            if !self.carry.is_empty() || self.in_dropped_line {
+                // A line that began in an earlier piece.
+                match memchr::memchr2(b'\n', b'\r', &self.chunk[self.pos..]) {
+                    None => {
+                        self.hold_partial_line()?;
+                        continue;
+                    }
+                    Some(i) => {
+                        let end = self.pos + i;
+                        if self.in_dropped_line {
+                            self.in_dropped_line = false;
+                            self.pos = end;
+                            self.consume_terminator();
+                            continue;
+                        }
+                        self.carry.extend_from_slice(&self.chunk[self.pos..end]);
+                        let line = self.carry.split().freeze();
+                        self.pos = end;
+                        self.consume_terminator();
+                        if self.line(Line::Carried(line))? {
+                            return Ok(true);
+                        }
+                        continue;
+                    }
                 }
-                return Ok(None);
-            };
-            self.scanned = 0;
-            if self.in_dropped_line {
-                // The end of a line whose start was dropped: not a blank line.
-                self.in_dropped_line = false;
-                self.buf.advance(len);
-                self.consume_terminator(term);
-                continue;
             }
-            if len == 0 {
-                self.consume_terminator(term);
-                if self.discarding {
-                    self.discarding = false;
-                    self.reset_event();
-                    continue;
+            // The fastest path: a whole one-line `data:` event inside the current piece.
+            if matches!(self.data, Data::None) && !self.discarding {
+                if let Some(ready) = self.single_line_event() {
+                    return Ok(ready);
                 }
-                if let Some(event) = self.dispatch() {
-                    return Ok(Some(event));
+            }
+            // The fast path: whole lines inside the current piece.
+            let start = self.pos;
+            match memchr::memchr2(b'\n', b'\r', &self.chunk[start..]) {
+                None => self.hold_partial_line()?,
+                Some(i) => {
+                    let end = start + i;
+                    self.pos = end;
+                    self.consume_terminator();
+                    if self.line(Line::Chunk(start, end))? {
+                        return Ok(true);
+                    }
                 }
-                continue;
-            }
-            if self.discarding {
-                self.buf.advance(len);
-                self.consume_terminator(term);
-                continue;
-            }
-            self.event_size += len + 1;
-            if self.event_size > self.max_event_size {
-                self.buf.advance(len);
-                self.consume_terminator(term);
-                return Err(self.overflow());
-            }
-            self.field(len);
-            self.consume_terminator(term);
-        }
-    }
-
-    /// Find the end of the first line in `buf`: its length and its terminator's first byte.
-    /// A CR as the very last byte counts as a line end (an LF after it is skipped later).
-    #[inline]
-    fn find_line_end(&mut self) -> Option<(usize, u8)> {
-        let hay = &self.buf[self.scanned..];
-        match memchr::memchr2(b'\n', b'\r', hay) {
-            Some(i) => {
-                let at = self.scanned + i;
-                Some((at, self.buf[at]))
-            }
-            None => {
-                self.scanned = self.buf.len();
-                None
             }
         }
     }
 
+    /// `data: VALUE` and a blank line, all in the current piece: the shape of nearly every event
+    /// of a chat stream, read in one step. `None` when the input has another shape.
     #[inline]
-    fn consume_terminator(&mut self, term: u8) {
-        // buf[0] is the terminator now.
-        if term == b'\r' {
-            if self.buf.len() >= 2 {
-                if self.buf[1] == b'\n' {
-                    self.buf.advance(2);
-                } else {
-                    self.buf.advance(1);
-                }
-            } else {
-                self.buf.advance(1);
+    fn single_line_event(&mut self) -> Option<bool> {
+        let rest = &self.chunk[self.pos..];
+        if !rest.starts_with(b"data:") {
+            return None;
+        }
+        let i = memchr::memchr2(b'\n', b'\r', rest)?;
+        let after = &rest[i..];
+        let terminator = if after.starts_with(b"\n\n") {
+            2
+        } else if after.starts_with(b"\r\n\r\n") {
+            4
+        } else {
+            return None;
+        };
+        let value_start = if rest.get(5) == Some(&b' ') { 6 } else { 5 };
+        if i + 1 > self.max_event_size.saturating_sub(self.event_size) {
+            return None;
+        }
+        let start = self.pos;
+        self.pos += i + terminator;
+        self.event_size = 0;
+        self.ready = Some(Ready {
+            data: Data::Range(start + value_start.min(i), start + i),
+            event: self.event.take(),
+            retry: self.retry.take(),
+        });
+        Some(true)
+    }
+
+    /// Move to the next fed piece; a one-line data value in the old piece is kept by reference.
+    fn next_chunk(&mut self) -> bool {
+        match self.queue.pop_front() {
+            Some(next) => {
+                self.switch_to(next);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Make `next` (not empty) the current piece.
+    #[inline]
+    fn switch_to(&mut self, next: Bytes) {
+        if let Data::Range(a, b) = self.data {
+            self.data = Data::One(self.chunk.slice(a..b));
+        }
+        self.chunk = next;
+        self.pos = 0;
+        if self.skip_lf {
+            self.skip_lf = false;
+            if self.chunk[0] == b'\n' {
+                self.pos = 1;
+            }
+        }
+    }
+
+    /// The rest of the piece is the start of a line: keep it (or drop it, if too long).
+    #[cold]
+    fn hold_partial_line(&mut self) -> Result<(), SseError> {
+        let rest = &self.chunk[self.pos..];
+        self.pos = self.chunk.len();
+        if self.discarding || self.in_dropped_line {
+            self.in_dropped_line |= !rest.is_empty() || !self.carry.is_empty();
+            self.carry.clear();
+            return Ok(());
+        }
+        if self.carry.len() + rest.len() > self.max_event_size {
+            // A runaway line: drop what is held of it; the rest is skipped as it comes.
+            self.carry.clear();
+            self.in_dropped_line = true;
+            return Err(self.overflow());
+        }
+        self.carry.extend_from_slice(rest);
+        Ok(())
+    }
+
+    /// Step over the line end at `pos` (CR, LF or CRLF; a CR at the end of the piece may have
+    /// its LF in the next one).
+    #[inline]
+    fn consume_terminator(&mut self) {
+        if self.chunk[self.pos] == b'\r' {
+            self.pos += 1;
+            if self.pos == self.chunk.len() {
                 self.skip_lf = true;
+            } else if self.chunk[self.pos] == b'\n' {
+                self.pos += 1;
             }
         } else {
-            self.buf.advance(1);
+            self.pos += 1;
         }
     }
 
-    /// Interpret the line `buf[..len]`, leaving the terminator in place.
+    /// Interpret one complete line; `true` when it dispatched an event.
     #[inline]
-    fn field(&mut self, len: usize) {
-        let line = &self.buf[..len];
-        if line[0] == b':' {
-            self.buf.advance(len);
-            return;
+    fn line(&mut self, line: Line) -> Result<bool, SseError> {
+        let (len, bytes): (usize, &[u8]) = match &line {
+            Line::Chunk(a, b) => (b - a, &self.chunk[*a..*b]),
+            Line::Carried(bytes) => (bytes.len(), bytes),
+        };
+        if len == 0 {
+            if self.discarding {
+                self.discarding = false;
+                self.reset_event();
+                return Ok(false);
+            }
+            return Ok(self.dispatch());
         }
-        let (name_len, value_start) = match memchr::memchr(b':', line) {
-            Some(colon) => {
-                let start = if line.get(colon + 1) == Some(&b' ') {
+        if self.discarding {
+            return Ok(false);
+        }
+        self.event_size += len + 1;
+        if self.event_size > self.max_event_size {
+            return Err(self.overflow());
+        }
+        if bytes[0] == b':' {
+            return Ok(false);
+        }
+        let (name_len, value_start) = match memchr::memchr(b':', bytes) {
+            Some(colon) => (
+                colon,
+                if bytes.get(colon + 1) == Some(&b' ') {
                     colon + 2
                 } else {
                     colon + 1
-                };
-                (colon, start)
-            }
+                },
+            ),
             None => (len, len),
         };
-        match &line[..name_len] {
+        match &bytes[..name_len] {
             b"data" => {
-                let line = self.buf.split_to(len).freeze();
-                let value = line.slice(value_start..);
-                self.data = match std::mem::take(&mut self.data) {
-                    Data::None => Data::One(value),
-                    Data::One(first) => {
-                        let mut joined = BytesMut::with_capacity(first.len() + 1 + value.len());
-                        joined.extend_from_slice(&first);
-                        joined.extend_from_slice(b"\n");
-                        joined.extend_from_slice(&value);
-                        Data::Many(joined)
-                    }
-                    Data::Many(mut joined) => {
-                        joined.extend_from_slice(b"\n");
-                        joined.extend_from_slice(&value);
-                        Data::Many(joined)
-                    }
+                let value = match line {
+                    Line::Chunk(a, b) => Data::Range(a + value_start, b),
+                    Line::Carried(bytes) => Data::One(bytes.slice(value_start..)),
                 };
-                return;
+                self.push_data(value);
             }
             b"event" => {
-                self.event = Some(String::from_utf8_lossy(&line[value_start..]).into_owned());
+                self.event = Some(String::from_utf8_lossy(&bytes[value_start..]).into_owned())
             }
             b"id" => {
-                let value = &line[value_start..];
+                let value = &bytes[value_start..];
                 if !value.contains(&0) {
-                    self.last_id = Some(String::from_utf8_lossy(value).into_owned());
+                    self.last_id = Some(Arc::from(String::from_utf8_lossy(value)));
                 }
             }
             b"retry" => {
-                let value = &line[value_start..];
+                let value = &bytes[value_start..];
                 if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
                     self.retry = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
                 }
             }
             _ => {}
         }
-        self.buf.advance(len);
+        Ok(false)
     }
 
-    fn dispatch(&mut self) -> Option<SseEvent> {
-        let data = match std::mem::take(&mut self.data) {
-            Data::None => {
-                // No data line: nothing is dispatched, and the event type is reset.
-                self.event = None;
-                self.retry = None;
-                self.event_size = 0;
-                return None;
-            }
-            Data::One(bytes) => bytes,
-            Data::Many(joined) => joined.freeze(),
-        };
-        self.event_size = 0;
-        Some(SseEvent {
-            event: self.event.take(),
-            data,
-            id: self.last_id.clone(),
-            retry: self.retry.take(),
-        })
-    }
-
-    fn drop_partial_line(&mut self) {
-        if !self.buf.is_empty() {
-            self.buf.clear();
-            self.scanned = 0;
-            self.in_dropped_line = true;
+    /// Add one `data` line's value to the event.
+    #[inline]
+    fn push_data(&mut self, value: Data) {
+        if matches!(self.data, Data::None) {
+            self.data = value;
+            return;
         }
+        let value: &[u8] = match &value {
+            Data::Range(a, b) => &self.chunk[*a..*b],
+            Data::One(bytes) => bytes,
+            _ => unreachable!("a line is one range or one slice"),
+        };
+        let mut joined = match std::mem::take(&mut self.data) {
+            Data::Range(a, b) => BytesMut::from(&self.chunk[a..b]),
+            Data::One(bytes) => BytesMut::from(&bytes[..]),
+            Data::Many(joined) => joined,
+            Data::None => unreachable!(),
+        };
+        joined.extend_from_slice(b"\n");
+        joined.extend_from_slice(value);
+        self.data = Data::Many(joined);
+    }
+
+    /// A blank line: make the event ready, if it has data.
+    #[inline]
+    fn dispatch(&mut self) -> bool {
+        self.event_size = 0;
+        let data = std::mem::take(&mut self.data);
+        if matches!(data, Data::None) {
+            // No data line: nothing is dispatched, and the event type is reset.
+            self.event = None;
+            self.retry = None;
+            return false;
+        }
+        self.ready = Some(Ready {
+            data,
+            event: self.event.take(),
+            retry: self.retry.take(),
+        });
+        true
     }
 
     fn reset_event(&mut self) {
@@ -387,8 +574,11 @@ impl SseDecoder {
 mod tests {
     use super::*;
 
+    /// An expected event: (event type, data, last id, retry).
+    type Expected<'a> = (Option<&'a str>, &'a str, Option<&'a str>, Option<u64>);
+
     /// Decode `input` fed in one piece, and byte by byte: both must give `expect`.
-    fn check(input: &[u8], expect: &[(Option<&str>, &str, Option<&str>, Option<u64>)]) {
+    fn check(input: &[u8], expect: &[Expected<'_>]) {
         let whole = decode_pieces(std::iter::once(input));
         let bytes = decode_pieces(input.chunks(1));
         assert_eq!(whole, bytes, "split changed the events");

@@ -79,7 +79,7 @@ where
                     if let Some((duration, sleep)) = &mut this.idle {
                         sleep.as_mut().reset(Instant::now() + *duration);
                     }
-                    this.decoder.feed(&bytes);
+                    this.decoder.feed_bytes(bytes);
                 }
                 Poll::Ready(Some(Err(error))) => {
                     this.inner = None;

@@ -73,7 +73,7 @@ fn reference(input: &[u8]) -> Vec<SseEvent> {
                 events.push(SseEvent {
                     event: event.take(),
                     data: data.clone().into(),
-                    id: id.clone(),
+                    id: id.clone().map(std::sync::Arc::from),
                     retry: retry.take(),
                 });
             } else {
@@ -141,7 +141,7 @@ fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
     fn any_split_gives_the_same_events(input in sse_bytes(), cuts in proptest::collection::vec(any::<usize>(), 0..12)) {
@@ -149,6 +149,30 @@ proptest! {
         prop_assert_eq!(&decode(&input, &cuts, 1 << 20), &whole);
         let byte_by_byte: Vec<usize> = (0..input.len()).collect();
         prop_assert_eq!(&decode(&input, &byte_by_byte, 1 << 20), &whole);
+    }
+
+    #[test]
+    fn borrowed_events_equal_owned_ones(input in sse_bytes(), cuts in proptest::collection::vec(any::<usize>(), 0..12)) {
+        let owned = decode(&input, &cuts, 1 << 20);
+        let mut decoder = SseDecoder::new();
+        let mut borrowed = Vec::new();
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        points.sort_unstable();
+        points.push(input.len());
+        let mut last = 0;
+        for point in points {
+            decoder.feed_bytes(bytes::Bytes::copy_from_slice(&input[last..point]));
+            last = point;
+            while let Some(e) = decoder.next_event_ref().unwrap() {
+                borrowed.push(Ok(SseEvent {
+                    event: e.event.map(str::to_owned),
+                    data: bytes::Bytes::copy_from_slice(e.data),
+                    id: e.id.map(std::sync::Arc::from),
+                    retry: e.retry,
+                }));
+            }
+        }
+        prop_assert_eq!(borrowed, owned);
     }
 
     #[test]

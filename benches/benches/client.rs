@@ -1,0 +1,112 @@
+//! The whole client path over loopback: stream a 10,000-chunk answer from the emulator and
+//! consume it with (a) quickrouter's `ChatStream`, (b) async-openai's chat stream, and (c) a raw
+//! reqwest byte stream that only counts bytes (the floor). Same emulator, same run.
+//! `cargo bench -p quickrouter-benches --bench client`
+
+use std::time::Duration;
+
+use async_openai::config::OpenAIConfig;
+use async_openai::types::chat::{
+    ChatCompletionRequestMessage, CreateChatCompletionRequest as AoRequest,
+};
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use futures_util::StreamExt;
+use quickrouter::{ChatMessage, Client, CreateChatCompletionRequest};
+use quickrouter_emulator::{Emulator, Options};
+
+const CHUNKS: u32 = 10_000;
+
+fn client_stream(c: &mut Criterion) {
+    let emulator = Emulator::start(Options::default()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // quickrouter's client first: it installs the TLS provider the other two reqwest clients need.
+    let ours = Client::builder()
+        .base_url(emulator.base_url())
+        .api_key(emulator.api_key())
+        .build()
+        .unwrap();
+    let request =
+        CreateChatCompletionRequest::new("long", [ChatMessage::user("x")]).max_tokens(CHUNKS);
+    let theirs = async_openai::Client::with_config(
+        OpenAIConfig::new()
+            .with_api_base(emulator.base_url())
+            .with_api_key(emulator.api_key()),
+    );
+    let their_request = AoRequest {
+        model: "long".into(),
+        messages: vec![ChatCompletionRequestMessage::User("x".into())],
+        max_completion_tokens: Some(CHUNKS),
+        ..Default::default()
+    };
+    let raw = quickrouter::transport::client::plain_client_builder()
+        .build()
+        .unwrap();
+    let raw_body = serde_json::json!({"model": "long", "stream": true, "max_tokens": CHUNKS, "messages": [{"role": "user", "content": "x"}]});
+    let url = format!("{}/chat/completions", emulator.base_url());
+
+    let quickrouter_run = || async {
+        let mut stream = ours.chat().stream(&request).await.unwrap();
+        let mut n = 0u32;
+        while let Some(chunk) = stream.next().await {
+            n += chunk.unwrap().choices.len() as u32;
+        }
+        n
+    };
+    let async_openai_run = || async {
+        let mut stream = theirs
+            .chat()
+            .create_stream(their_request.clone())
+            .await
+            .unwrap();
+        let mut n = 0u32;
+        while let Some(chunk) = stream.next().await {
+            n += chunk.unwrap().choices.len() as u32;
+        }
+        n
+    };
+    let raw_run = || async {
+        let response = raw
+            .post(&url)
+            .bearer_auth(emulator.api_key())
+            .header("content-type", "application/json")
+            .body(raw_body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let mut bytes = 0usize;
+        let mut body = response.bytes_stream();
+        while let Some(piece) = body.next().await {
+            bytes += piece.unwrap().len();
+        }
+        bytes
+    };
+    // The three must read the same answer: 10,000 words plus the role and finish chunks.
+    assert_eq!(runtime.block_on(quickrouter_run()), CHUNKS + 2);
+    assert_eq!(runtime.block_on(async_openai_run()), CHUNKS + 2);
+    let bytes = runtime.block_on(raw_run());
+    eprintln!("stream: {} chunks, {bytes} bytes", CHUNKS + 2);
+
+    let mut group = c.benchmark_group("client/stream-10k-chunks");
+    group.throughput(Throughput::Elements(u64::from(CHUNKS) + 2));
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(4));
+    group.bench_function("quickrouter", |b| {
+        b.iter(|| runtime.block_on(quickrouter_run()))
+    });
+    group.bench_function("async-openai", |b| {
+        b.iter(|| runtime.block_on(async_openai_run()))
+    });
+    group.bench_function("raw-reqwest-bytes", |b| {
+        b.iter(|| runtime.block_on(raw_run()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, client_stream);
+criterion_main!(benches);

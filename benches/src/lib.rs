@@ -1,0 +1,123 @@
+//! Corpora and drivers shared by the benches (and their sanity tests).
+//!
+//! Every corpus is generated in code, deterministically, so every parser sees the same bytes.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+/// One realistic chat chunk event: `data: {...}\n\n`, about 270 bytes.
+pub fn chat_event(i: usize, eol: &str) -> String {
+    let words = [
+        "Hello", " there", ",", " how", " may", " I", " assist", " you", " today", "?",
+    ];
+    let content = words[i % words.len()];
+    format!(
+        "data: {{\"id\":\"chatcmpl-AbCdEfGhIjKlMnOpQrStUvWxYz012\",\"object\":\"chat.completion.chunk\",\"created\":1732471337,\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_0ba0d124f1\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{content}\"}},\"logprobs\":null,\"finish_reason\":null}}]}}{eol}{eol}"
+    )
+}
+
+/// A stream of `events` chat chunks with `eol` line ends, a keep-alive comment every
+/// `keepalive_every` events (0: none), then `data: [DONE]`.
+pub fn chat_corpus(events: usize, eol: &str, keepalive_every: usize) -> Vec<u8> {
+    let mut out = String::with_capacity(events * 280);
+    for i in 0..events {
+        if keepalive_every > 0 && i % keepalive_every == 0 {
+            out.push_str(": keep-alive");
+            out.push_str(eol);
+            out.push_str(eol);
+        }
+        out.push_str(&chat_event(i, eol));
+    }
+    out.push_str("data: [DONE]");
+    out.push_str(eol);
+    out.push_str(eol);
+    out.into_bytes()
+}
+
+/// `events` events of about `size` bytes of data each (large JSON strings, e.g. base64 images).
+pub fn large_corpus(events: usize, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(events * (size + 64));
+    for i in 0..events {
+        out.extend_from_slice(b"data: {\"index\":");
+        out.extend_from_slice(i.to_string().as_bytes());
+        out.extend_from_slice(b",\"b64\":\"");
+        out.extend((0..size).map(|j| {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(i + j) % 64]
+        }));
+        out.extend_from_slice(b"\"}\n\n");
+    }
+    out
+}
+
+/// Cut `body` into pieces of `size` bytes.
+pub fn fixed_pieces(body: &[u8], size: usize) -> Vec<Bytes> {
+    body.chunks(size).map(Bytes::copy_from_slice).collect()
+}
+
+/// Cut `body` into pieces of 1..=`max` bytes, sizes from a fixed seed.
+pub fn random_pieces(body: &[u8], max: usize) -> Vec<Bytes> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let take = (1 + (state as usize) % max).min(rest.len());
+        out.push(Bytes::copy_from_slice(&rest[..take]));
+        rest = &rest[take..];
+    }
+    out
+}
+
+/// Drive a stream that never waits (its input is in memory) to the end, calling `each` per item.
+pub fn drain<S: Stream + Unpin>(mut stream: S, mut each: impl FnMut(S::Item)) {
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        match Pin::new(&mut stream).poll_next(&mut cx) {
+            Poll::Ready(Some(item)) => each(item),
+            Poll::Ready(None) => return,
+            Poll::Pending => panic!("an in-memory stream should never wait"),
+        }
+    }
+}
+
+/// The pieces as an in-memory byte stream.
+pub fn byte_stream<'a, E: 'a>(
+    pieces: &'a [Bytes],
+) -> impl Stream<Item = Result<Bytes, E>> + Unpin + 'a {
+    futures_util::stream::iter(pieces.iter().cloned().map(Ok))
+}
+
+/// The data of every event, decoded by quickrouter's sans-IO decoder.
+pub fn quickrouter_events(pieces: &[Bytes]) -> Vec<Bytes> {
+    let mut decoder = quickrouter_transport::SseDecoder::new();
+    let mut out = Vec::new();
+    for piece in pieces {
+        decoder.feed(piece);
+        while let Some(event) = decoder.next_event().expect("valid corpus") {
+            out.push(event.data);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corpora_have_the_advertised_shape() {
+        let event = chat_event(0, "\n");
+        assert!((250..300).contains(&event.len()), "{}", event.len());
+        let body = chat_corpus(100, "\r\n", 10);
+        let events = quickrouter_events(&random_pieces(&body, 64));
+        assert_eq!(events.len(), 101);
+        assert_eq!(&events[100][..], b"[DONE]");
+        let large = large_corpus(3, 65536);
+        assert_eq!(quickrouter_events(&fixed_pieces(&large, 16384)).len(), 3);
+    }
+}
