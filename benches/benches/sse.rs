@@ -128,8 +128,36 @@ fn corpora() -> Vec<Corpus> {
     ]
 }
 
+/// Where the report (`cargo xtask bench-report`) finds each corpus's event count.
+fn record_corpora(corpora: &[Corpus]) {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("criterion");
+    let map: serde_json::Map<String, serde_json::Value> = corpora
+        .iter()
+        .map(|c| {
+            (
+                format!("framing/{}", c.name),
+                serde_json::json!({"bytes": c.bytes, "events": c.events}),
+            )
+        })
+        .chain(std::iter::once((
+            "decode/chat-16k".to_owned(),
+            serde_json::json!({"events": 20_000}),
+        )))
+        .collect();
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(
+        dir.join("quickrouter-corpora.json"),
+        serde_json::Value::Object(map).to_string(),
+    );
+}
+
 fn framing(c: &mut Criterion) {
-    for corpus in corpora() {
+    let corpora = corpora();
+    record_corpora(&corpora);
+    for corpus in corpora {
         let mut group = c.benchmark_group(format!("framing/{}", corpus.name));
         group.throughput(Throughput::Bytes(corpus.bytes));
         group

@@ -539,3 +539,12 @@ async fn history_with_tool_results_is_sent_as_given() {
         json!({"role": "tool", "content": "sunny", "tool_call_id": "call_1"})
     );
 }
+
+#[test]
+fn the_client_is_cheap_to_clone_and_shareable() {
+    fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+    fn assert_send<T: Send + 'static>() {}
+    assert_traits::<Client>();
+    assert_send::<quickrouter::ChatStream>();
+    assert_send::<Error>();
+}

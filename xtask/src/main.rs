@@ -1,5 +1,6 @@
 //! Project chores: `cargo xtask codegen [--check]`, `cargo xtask ci`.
 
+mod bench_report;
 mod ci;
 mod codegen;
 
@@ -12,7 +13,8 @@ tasks:
   codegen [--check]   regenerate crates/quickrouter-types/src/generated.rs from openapi.yaml
                       (--check: fail if the committed file is stale)
   ci                  everything CI runs: fmt check, clippy -D warnings, codegen --check,
-                      all tests, and the Prism contract tests";
+                      all tests, and the Prism contract tests
+  bench-report        the table of the last `cargo bench -p quickrouter-benches` run, with ratios";
 
 fn main() -> std::process::ExitCode {
     match run() {
@@ -32,6 +34,7 @@ fn run() -> Result<()> {
         ["codegen"] => codegen::run(&root, false),
         ["codegen", "--check"] => codegen::run(&root, true),
         ["ci"] => ci::run(&root),
+        ["bench-report"] => bench_report::run(&root),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())

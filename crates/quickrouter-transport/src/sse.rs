@@ -330,6 +330,25 @@ impl SseDecoder {
                     }
                 }
             }
+            // Keep-alive comments, skipped in place.
+            if self.chunk[self.pos] == b':' {
+                let end = memchr::memchr2(b'\n', b'\r', &self.chunk[self.pos..]);
+                if let Some(i) = end.filter(|i| *i <= self.max_event_size) {
+                    self.pos += i;
+                    self.consume_terminator();
+                    if self.pos < self.chunk.len() && matches!(self.chunk[self.pos], b'\n' | b'\r')
+                    {
+                        // The blank line after a comment-only block dispatches nothing, but it
+                        // ends the block: let the general path see it.
+                        let start = self.pos;
+                        self.consume_terminator();
+                        if self.line(Line::Chunk(start, start))? {
+                            return Ok(true);
+                        }
+                    }
+                    continue;
+                }
+            }
             // The fastest path: a whole one-line `data:` event inside the current piece.
             if matches!(self.data, Data::None) && !self.discarding {
                 if let Some(ready) = self.single_line_event() {
@@ -412,7 +431,7 @@ impl SseDecoder {
     }
 
     /// The rest of the piece is the start of a line: keep it (or drop it, if too long).
-    #[cold]
+    #[inline]
     fn hold_partial_line(&mut self) -> Result<(), SseError> {
         let rest = &self.chunk[self.pos..];
         self.pos = self.chunk.len();
@@ -465,12 +484,16 @@ impl SseDecoder {
         if self.discarding {
             return Ok(false);
         }
-        self.event_size += len + 1;
-        if self.event_size > self.max_event_size {
+        if len > self.max_event_size {
             return Err(self.overflow());
         }
         if bytes[0] == b':' {
+            // A comment: part of no event.
             return Ok(false);
+        }
+        self.event_size += len + 1;
+        if self.event_size > self.max_event_size {
+            return Err(self.overflow());
         }
         let (name_len, value_start) = match memchr::memchr(b':', bytes) {
             Some(colon) => (

@@ -141,7 +141,7 @@ fn sse_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
 
     #[test]
     fn any_split_gives_the_same_events(input in sse_bytes(), cuts in proptest::collection::vec(any::<usize>(), 0..12)) {
@@ -173,6 +173,11 @@ proptest! {
             }
         }
         prop_assert_eq!(borrowed, owned);
+    }
+
+    #[test]
+    fn limits_hit_the_same_way_whatever_the_split(input in sse_bytes(), cuts in proptest::collection::vec(any::<usize>(), 0..12), limit in 1usize..48) {
+        prop_assert_eq!(decode(&input, &cuts, limit), decode(&input, &[], limit));
     }
 
     #[test]
