@@ -26,7 +26,15 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>;
 pub struct SseStream<S> {
     inner: Option<S>,
     decoder: SseDecoder,
-    idle: Option<(Duration, Pin<Box<Sleep>>)>,
+    idle: Option<Idle>,
+}
+
+/// The idle timer. Re-arming a tokio timer on every piece is costly, so each piece only records
+/// when it came; the timer, when it fires, checks that record and re-arms itself if needed.
+struct Idle {
+    limit: Duration,
+    last_input: Instant,
+    sleep: Pin<Box<Sleep>>,
 }
 
 impl<S> std::fmt::Debug for SseStream<S> {
@@ -40,7 +48,11 @@ impl<S> std::fmt::Debug for SseStream<S> {
 impl<S> SseStream<S> {
     /// Decode `inner` with `decoder`; `idle_timeout` bounds the silence between two pieces of input.
     pub fn new(inner: S, decoder: SseDecoder, idle_timeout: Option<Duration>) -> Self {
-        let idle = idle_timeout.map(|d| (d, Box::pin(tokio::time::sleep(d))));
+        let idle = idle_timeout.map(|limit| Idle {
+            limit,
+            last_input: Instant::now(),
+            sleep: Box::pin(tokio::time::sleep(limit)),
+        });
         Self {
             inner: Some(inner),
             decoder,
@@ -76,8 +88,8 @@ where
             };
             match Pin::new(inner).poll_next(cx) {
                 Poll::Ready(Some(Ok(bytes))) => {
-                    if let Some((duration, sleep)) = &mut this.idle {
-                        sleep.as_mut().reset(Instant::now() + *duration);
+                    if let Some(idle) = &mut this.idle {
+                        idle.last_input = Instant::now();
                     }
                     this.decoder.feed_bytes(bytes);
                 }
@@ -90,10 +102,17 @@ where
                     return Poll::Ready(None);
                 }
                 Poll::Pending => {
-                    if let Some((_, sleep)) = &mut this.idle {
-                        ready!(sleep.as_mut().poll(cx));
-                        this.inner = None;
-                        return Poll::Ready(Some(Err(Error::Timeout(TimeoutKind::Idle))));
+                    if let Some(idle) = &mut this.idle {
+                        loop {
+                            ready!(idle.sleep.as_mut().poll(cx));
+                            let deadline = idle.last_input + idle.limit;
+                            if Instant::now() >= deadline {
+                                this.inner = None;
+                                return Poll::Ready(Some(Err(Error::Timeout(TimeoutKind::Idle))));
+                            }
+                            // Input came since the timer was armed: wait the rest of the limit.
+                            idle.sleep.as_mut().reset(deadline);
+                        }
                     }
                     return Poll::Pending;
                 }

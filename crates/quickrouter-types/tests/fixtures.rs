@@ -249,3 +249,28 @@ fn every_builder_setter_reaches_the_wire() {
         .collect();
     assert_eq!(modes, [json!("none"), json!("auto"), json!("required")]);
 }
+
+#[test]
+fn generated_deserializers_of_structs_keeping_unknown_fields() {
+    // Escaped keys, unknown keys (nulls included), nulls on known fields, duplicate-free output.
+    let delta: ChunkDelta = serde_json::from_str(
+        r#"{"con\u0074ent": "hi", "tool_calls": null, "x_new": [1], "x_null": null, "role": "ASSISTANT"}"#,
+    )
+    .unwrap();
+    assert_eq!(delta.content.as_deref(), Some("hi"));
+    assert!(delta.tool_calls.is_empty());
+    assert_eq!(delta.role, Some(Role::Assistant));
+    assert_eq!(delta.extra["x_new"], json!([1]));
+    assert_eq!(delta.extra["x_null"], Value::Null);
+    assert!(serde_json::from_str::<ChunkDelta>(r#""not an object""#).is_err());
+    assert!(
+        serde_json::from_str::<ChunkDelta>(r#"{"content": 5}"#).is_err(),
+        "wrong types still fail"
+    );
+    let usage: Usage = serde_json::from_str(r#"{"total_tokens": 3}"#).unwrap();
+    assert_eq!(
+        (usage.prompt_tokens, usage.total_tokens),
+        (0, 3),
+        "absent counts read as 0"
+    );
+}
