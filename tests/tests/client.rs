@@ -548,3 +548,50 @@ fn the_client_is_cheap_to_clone_and_shareable() {
     assert_send::<quickrouter::ChatStream>();
     assert_send::<Error>();
 }
+
+#[tokio::test]
+async fn a_relay_that_ignores_stream_true_still_streams_its_answer() {
+    let emu = emulator(None);
+    let client = client(&emu);
+    let request = ask("json-for-stream", "hello there").include_usage(true);
+    let mut stream = client.chat().stream(&request).await.unwrap();
+    let mut chunks = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        chunks.push(chunk.unwrap());
+    }
+    assert_eq!(
+        chunks.len(),
+        2,
+        "one chunk with the answer, one with the usage"
+    );
+    let completion: CompletionAccumulator = chunks.into_iter().collect();
+    let completion = completion.finish();
+    assert_eq!(completion.text(), Some("You said: hello there"));
+    assert_eq!(completion.finish_reason(), Some(&FinishReason::Stop));
+    assert!(completion.usage.is_some());
+}
+
+#[tokio::test]
+async fn an_error_body_with_http_200_is_an_error_and_not_retried() {
+    let emu = emulator(None);
+    let client = client(&emu);
+    for stream in [true, false] {
+        let error = if stream {
+            client
+                .chat()
+                .stream(&ask("error-200", "x"))
+                .await
+                .unwrap_err()
+        } else {
+            client
+                .chat()
+                .create(&ask("error-200", "x"))
+                .await
+                .unwrap_err()
+        };
+        assert_eq!(error.status(), Some(200), "{error}");
+        assert!(error.to_string().starts_with("上游返回错误"), "{error}");
+        assert!(error.request_id().is_some());
+    }
+    assert_eq!(chat_requests(&emu).len(), 2, "neither was retried");
+}

@@ -150,6 +150,11 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ),
     ("quirks", &["chat", "-m", "quirks", "x"]),
     (
+        "json_for_stream",
+        &["chat", "-m", "json-for-stream", "hello"],
+    ),
+    ("error_200", &["chat", "-m", "error-200", "x"]),
+    (
         "quirks_json",
         &["chat", "-m", "quirks", "--output", "json", "x"],
     ),
@@ -238,6 +243,8 @@ fn exit_codes_follow_the_contract() {
         ("fault-no-done", 8),
         ("fault-reset", 8),
         ("fault-invalid-json", 8),
+        ("error-200", 6),
+        ("json-for-stream", 0),
     ];
     for (model, code) in expect {
         let result = run(&emu, &["chat", "-m", model, "--max-retries", "0", "x"]);

@@ -98,6 +98,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("media-links", "an answer linking media by hostile names (`../../x.mp4`, encoded slashes, a duplicate), for download tests"),
     ("tools", "two parallel tool calls whose arguments arrive split across many chunks, by index"),
     ("quirks", "unknown fields, nulls, STOP, `data:` without a space, event/id/retry lines, empty choices, comments"),
+    ("json-for-stream", "a whole JSON completion even when a stream was asked for (relays that ignore `stream`)"),
+    ("error-200", "HTTP 200 with a JSON error body, stream or not"),
     ("slow-keepalive", "a stream with keep-alive comments and silences (the sora step pause) that completes"),
     ("fault-429-then-ok", "429 with Retry-After: 1, then success"),
     ("fault-429-long", "429 with Retry-After: 3600 (over the client's cap)"),
@@ -133,6 +135,8 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
         }
         "quirks" => quirks(ctx),
         "slow-keepalive" => slow_keepalive(ctx),
+        "json-for-stream" => text(&Context { stream: false, ..ctx.clone() }, echo_text(ctx)),
+        "error-200" => error_answer(200, "upstream_error", "上游返回错误: model overloaded", "new_api_error", ctx),
         "fault-429-then-ok" if ctx.attempt == 0 => {
             let mut a = error_answer(429, "rate_limit_exceeded", "Rate limit reached, retry in 1s", "rate_limit_error", ctx);
             a.headers.push(("Retry-After".into(), "1".into()));

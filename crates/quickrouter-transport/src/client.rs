@@ -222,6 +222,12 @@ impl Response {
         request_id_header(&self.headers)
     }
 
+    /// Whether the body is an event stream (a stream request can be answered with one JSON
+    /// document by relays that ignore `stream: true`).
+    pub fn is_event_stream(&self) -> bool {
+        matches!(self.body, Body::Stream { .. })
+    }
+
     /// The body of a non-stream request.
     pub async fn bytes(self) -> Result<Bytes> {
         match self.body {
@@ -412,15 +418,22 @@ impl HttpClient {
             }
             // A full body: read it inside the timeout, so a slow body is retried like a slow head.
             let bytes = response.bytes().await.map_err(|e| send_error(&e))?;
-            if request.stream {
-                // A relay answered a stream request with JSON: an error in disguise, or nothing usable.
-                let error = ApiError::from_body(Some(status), &bytes);
+            if memchr::memmem::find(&bytes, b"\"error\"").is_some() {
+                // An error in disguise: a JSON error body with a 2xx status (also the answer some
+                // relays give a stream request). It is an error, not retried: the relay did answer,
+                // and a video job may have been billed. Anything else is handed over whole (a
+                // stream request answered this way: see `Response::is_event_stream`).
+                let mut error = ApiError::from_body(Some(status), &bytes);
                 if error
                     .body
                     .as_ref()
-                    .is_some_and(|b| b.get("error").is_some())
+                    .is_some_and(|b| b.get("error").is_some_and(|e| !e.is_null()))
                 {
-                    return Err(Error::Stream(StreamError::ErrorEvent(Box::new(error))));
+                    if let Some(id) = request_id_header(&headers) {
+                        error.request_id = Some(id.to_owned());
+                    }
+                    error.should_retry = Some(false);
+                    return Err(Error::Api(Box::new(error)));
                 }
             }
             Ok(Response {

@@ -7,7 +7,10 @@ use bytes::Bytes;
 use futures_core::Stream;
 use quickrouter_transport::reqwest::header::HeaderMap;
 use quickrouter_transport::{EventStream, Request, StreamError};
-use quickrouter_types::{ChatCompletion, ChatCompletionChunk, CreateChatCompletionRequest};
+use quickrouter_types::{
+    ChatCompletion, ChatCompletionChunk, ChunkChoice, ChunkDelta, CreateChatCompletionRequest,
+    FunctionCallDelta, ObjectType, ToolCallDelta, Usage,
+};
 use serde_json::Value;
 
 use crate::accumulate::CompletionAccumulator;
@@ -91,12 +94,7 @@ impl Chat<'_> {
             .http
             .send(&transport_request(body, options, true))
             .await?;
-        let headers = response.headers.clone();
-        Ok(ChatStream {
-            events: response.events(),
-            headers,
-            finished: false,
-        })
+        ChatStream::from_response(response).await
     }
 
     /// Send `request` as a stream (`stream` is sent as `true`) and return the chunks as they come.
@@ -116,12 +114,7 @@ impl Chat<'_> {
             .http
             .send(&transport_request(body, options, true))
             .await?;
-        let headers = response.headers.clone();
-        Ok(ChatStream {
-            events: response.events(),
-            headers,
-            finished: false,
-        })
+        ChatStream::from_response(response).await
     }
 }
 
@@ -201,9 +194,98 @@ impl<T> WithResponse<T> {
 /// `Error::Timeout`) after every chunk that arrived before.
 #[derive(Debug)]
 pub struct ChatStream {
-    events: EventStream,
+    source: Source,
     headers: HeaderMap,
     finished: bool,
+}
+
+/// Where chunks come from: an event stream, or (from a relay that ignored `stream: true`) one
+/// whole completion, cut into the chunks a stream would have carried.
+#[derive(Debug)]
+// The large variant is the common one: boxing it would cost an indirection per chunk.
+#[allow(clippy::large_enum_variant)]
+enum Source {
+    Events(EventStream),
+    Whole(std::vec::IntoIter<(ChatCompletionChunk, Bytes)>),
+}
+
+impl ChatStream {
+    async fn from_response(response: quickrouter_transport::Response) -> Result<Self, Error> {
+        let headers = response.headers.clone();
+        let source = if response.is_event_stream() {
+            Source::Events(response.events())
+        } else {
+            let completion: ChatCompletion = crate::decode_json(&response.bytes().await?)?;
+            Source::Whole(chunks_of(completion).into_iter())
+        };
+        Ok(ChatStream {
+            source,
+            headers,
+            finished: false,
+        })
+    }
+}
+
+/// The chunks that carry `completion`: one per choice, then one with the usage.
+fn chunks_of(completion: ChatCompletion) -> Vec<(ChatCompletionChunk, Bytes)> {
+    let chunk = |choices: Vec<ChunkChoice>, usage: Option<Usage>| ChatCompletionChunk {
+        id: completion.id.clone(),
+        object: ObjectType::ChatCompletionChunk,
+        created: completion.created,
+        model: completion.model.clone(),
+        system_fingerprint: completion.system_fingerprint.clone(),
+        choices,
+        usage,
+    };
+    let mut chunks: Vec<ChatCompletionChunk> = completion
+        .choices
+        .iter()
+        .map(|choice| {
+            let message = &choice.message;
+            let tool_calls = message
+                .tool_calls
+                .iter()
+                .enumerate()
+                .map(|(i, call)| ToolCallDelta {
+                    index: i as u32,
+                    id: Some(call.id.clone()),
+                    type_: Some(call.type_.to_string()),
+                    function: Some(FunctionCallDelta {
+                        name: Some(call.function.name.clone()),
+                        arguments: Some(call.function.arguments.clone()),
+                    }),
+                })
+                .collect();
+            let delta = ChunkDelta {
+                role: message.role.clone(),
+                content: message.content.clone(),
+                reasoning_content: message.reasoning_content.clone(),
+                reasoning: None,
+                refusal: message.refusal.clone(),
+                tool_calls,
+                extra: message.extra.clone(),
+            };
+            let finish_reason = choice.finish_reason.clone();
+            chunk(
+                vec![ChunkChoice {
+                    index: choice.index,
+                    delta,
+                    finish_reason,
+                }],
+                None,
+            )
+        })
+        .collect();
+    if completion.usage.is_some() {
+        chunks.push(chunk(Vec::new(), completion.usage.clone()));
+    }
+    chunks
+        .into_iter()
+        .map(|c| {
+            let raw = Bytes::from(serde_json::to_vec(&c).unwrap_or_default());
+            (c, raw)
+        })
+        .collect()
 }
 
 impl ChatStream {
@@ -229,7 +311,15 @@ impl ChatStream {
         if self.finished {
             return Poll::Ready(None);
         }
-        let item = ready!(Pin::new(&mut self.events).poll_next(cx));
+        let events = match &mut self.source {
+            Source::Events(events) => events,
+            Source::Whole(chunks) => {
+                let next = chunks.next();
+                self.finished = next.is_none();
+                return Poll::Ready(next.map(Ok));
+            }
+        };
+        let item = ready!(Pin::new(events).poll_next(cx));
         let out = match item {
             Some(Ok(event)) => match serde_json::from_slice::<ChatCompletionChunk>(&event.data) {
                 Ok(chunk) => return Poll::Ready(Some(Ok((chunk, event.data)))),
