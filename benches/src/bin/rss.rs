@@ -1,9 +1,9 @@
 //! Peak memory while consuming a ~100 MB stream: `cargo run --release -p quickrouter-benches --bin rss`.
 //!
 //! Reads the process's peak RSS (`VmHWM`, Linux) before and after streaming `long` with 400,000
-//! chunks (about 100 MB of SSE) through `ChatStream`, dropping each chunk. A flat peak means the
-//! client holds nothing it does not need. Then the same stream is collected into one completion,
-//! for contrast (that holds the whole answer's text, by design).
+//! chunks through `ChatStream`, dropping each chunk. A flat peak means the client holds nothing it
+//! does not need. Then the same stream is collected into one completion, for contrast (that holds
+//! the whole answer's text, by design). Last, a plain byte reader counts the answer's wire size.
 
 use futures_util::StreamExt;
 use quickrouter::{ChatMessage, Client, CreateChatCompletionRequest};
@@ -43,18 +43,14 @@ fn main() {
         while stream.next().await.is_some() {}
     });
     let baseline = peak_rss_kib();
-    let (count, bytes) = runtime.block_on(async {
+    let count = runtime.block_on(async {
         let mut stream = client.chat().stream(&request).await.unwrap();
-        let (mut count, mut bytes) = (0u64, 0u64);
+        let mut count = 0u64;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.unwrap();
+            chunk.unwrap();
             count += 1;
-            // Each chunk on the wire is about 250 bytes; count what we saw for the report.
-            bytes += serde_json::to_vec(&chunk)
-                .map(|v| v.len() as u64 + 8)
-                .unwrap_or(0);
         }
-        (count, bytes)
+        count
     });
     let after_stream = peak_rss_kib();
     let completion = runtime.block_on(async {
@@ -68,9 +64,26 @@ fn main() {
             .unwrap()
     });
     let after_collect = peak_rss_kib();
+    let bytes = runtime.block_on(async {
+        let raw = quickrouter::transport::client::plain_client_builder().build().unwrap();
+        let body = serde_json::json!({"model": "long", "stream": true, "max_tokens": chunks, "messages": [{"role": "user", "content": "x"}]});
+        let response = raw
+            .post(format!("{}/chat/completions", emulator.base_url()))
+            .bearer_auth(emulator.api_key())
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let mut stream = response.bytes_stream();
+        let mut bytes = 0u64;
+        while let Some(piece) = stream.next().await {
+            bytes += piece.unwrap().len() as u64;
+        }
+        bytes
+    });
     println!(
-        "chunks streamed:            {count} (~{} MB of SSE)",
-        bytes / 1_000_000
+        "chunks streamed:            {count} ({:.1} MB of SSE on the wire)",
+        bytes as f64 / 1e6
     );
     println!("peak RSS before:            {baseline} KiB");
     println!(
