@@ -13,7 +13,8 @@ const AFTER_HELP: &str = "\
 Environment:
   QUICKROUTER_API_KEY         the API key (or --api-key)
   QUICKROUTER_BASE_URL        default https://api.quickrouter.ai/v1; a path prefix is kept
-  QUICKROUTER_MODEL           the model when -m is absent (else the --request file's, else gpt-4o-mini)
+  QUICKROUTER_MODEL           the model when neither -m nor --request names one
+                              (default gpt-4o-mini)
   QUICKROUTER_FORWARDED_HOST  sent as X-Forwarded-Host
 
 Exit codes:

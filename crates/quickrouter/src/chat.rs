@@ -49,16 +49,8 @@ impl Chat<'_> {
         request: &CreateChatCompletionRequest,
         options: &RequestOptions,
     ) -> Result<WithResponse<ChatCompletion>, Error> {
-        let body = body(request, options, false)?;
-        let response = self
-            .client
-            .http
-            .send(&transport_request(body, options, false))
-            .await?;
-        let headers = response.headers.clone();
-        let bytes = response.bytes().await?;
-        let value = crate::decode_json(&bytes)?;
-        Ok(WithResponse { value, headers })
+        self.send_whole(body(request, options, false)?, options)
+            .await
     }
 
     /// Send a request body given as JSON, exactly as given but for `stream`, which is sent as
@@ -68,18 +60,8 @@ impl Chat<'_> {
         body: &Value,
         options: &RequestOptions,
     ) -> Result<WithResponse<ChatCompletion>, Error> {
-        let body = raw_body(body, options, false)?;
-        let response = self
-            .client
-            .http
-            .send(&transport_request(body, options, false))
-            .await?;
-        let headers = response.headers.clone();
-        let bytes = response.bytes().await?;
-        Ok(WithResponse {
-            value: crate::decode_json(&bytes)?,
-            headers,
-        })
+        self.send_whole(raw_body(body, options, false)?, options)
+            .await
     }
 
     /// Stream a request body given as JSON, exactly as given but for `stream: true`.
@@ -88,13 +70,8 @@ impl Chat<'_> {
         body: &Value,
         options: &RequestOptions,
     ) -> Result<ChatStream, Error> {
-        let body = raw_body(body, options, true)?;
-        let response = self
-            .client
-            .http
-            .send(&transport_request(body, options, true))
-            .await?;
-        ChatStream::from_response(response).await
+        self.send_stream(raw_body(body, options, true)?, options)
+            .await
     }
 
     /// Send `request` as a stream (`stream` is sent as `true`) and return the chunks as they come.
@@ -108,20 +85,32 @@ impl Chat<'_> {
         request: &CreateChatCompletionRequest,
         options: &RequestOptions,
     ) -> Result<ChatStream, Error> {
-        let body = body(request, options, true)?;
-        let response = self
-            .client
-            .http
-            .send(&transport_request(body, options, true))
-            .await?;
-        ChatStream::from_response(response).await
+        self.send_stream(body(request, options, true)?, options)
+            .await
     }
-}
 
-fn transport_request(body: Vec<u8>, options: &RequestOptions, stream: bool) -> Request {
-    Request::post_json(PATH, body)
-        .streaming(stream)
-        .options(options.transport.clone())
+    async fn send_whole(
+        &self,
+        body: Vec<u8>,
+        options: &RequestOptions,
+    ) -> Result<WithResponse<ChatCompletion>, Error> {
+        let request = Request::post_json(PATH, body).options(options.transport.clone());
+        let response = self.client.http.send(&request).await?;
+        let headers = response.headers.clone();
+        let value = crate::decode_json(&response.bytes().await?)?;
+        Ok(WithResponse { value, headers })
+    }
+
+    async fn send_stream(
+        &self,
+        body: Vec<u8>,
+        options: &RequestOptions,
+    ) -> Result<ChatStream, Error> {
+        let request = Request::post_json(PATH, body)
+            .streaming(true)
+            .options(options.transport.clone());
+        ChatStream::from_response(self.client.http.send(&request).await?).await
+    }
 }
 
 /// A raw body: an object, `stream` forced when streaming (or from `true` to `false`), extras merged.
@@ -149,26 +138,15 @@ fn body(
     options: &RequestOptions,
     stream: bool,
 ) -> Result<Vec<u8>, Error> {
-    options.check()?;
     let mut value = serde_json::to_value(request)
         .map_err(|e| Error::Config(format!("could not serialize the request: {e}")))?;
-    let map = value
-        .as_object_mut()
-        .expect("a request serializes to an object");
-    if stream {
-        map.insert("stream".into(), Value::Bool(true));
-    } else {
-        // A non-stream call must not ask for a stream; stream_options is refused without one.
-        if map.get("stream") == Some(&Value::Bool(true)) {
-            map.insert("stream".into(), Value::Bool(false));
+    if !stream {
+        // stream_options is refused without a stream.
+        if let Some(map) = value.as_object_mut() {
+            map.remove("stream_options");
         }
-        map.remove("stream_options");
     }
-    for (key, extra) in &options.extra_body {
-        map.insert(key.clone(), extra.clone());
-    }
-    serde_json::to_vec(&value)
-        .map_err(|e| Error::Config(format!("could not serialize the request: {e}")))
+    raw_body(&value, options, stream)
 }
 
 /// A decoded answer with its response headers.
