@@ -402,6 +402,22 @@ fn wants_usage(ctx: &Context<'_>) -> bool {
     ctx.body["stream_options"]["include_usage"] == json!(true)
 }
 
+/// The end of a stream: the usage chunk (`choices: []`) if it was asked for, then `[DONE]`.
+fn end_stream(
+    ctx: &Context<'_>,
+    mut steps: Vec<Step>,
+    completion_tokens: u64,
+    crlf: bool,
+) -> Answer {
+    if wants_usage(ctx) {
+        let mut last = chunk(ctx, json!([]));
+        last["usage"] = usage(ctx, completion_tokens);
+        steps.push(data(&last, crlf));
+    }
+    steps.push(done(crlf));
+    Answer::sse(steps)
+}
+
 /// An ordinary text answer (stream or not), honouring n, max_tokens, stop and include_usage.
 fn text(ctx: &Context<'_>, full: String) -> Answer {
     let n = ctx.body["n"].as_u64().unwrap_or(1).clamp(1, 16);
@@ -447,13 +463,7 @@ fn text(ctx: &Context<'_>, full: String) -> Answer {
             false,
         ));
     }
-    if wants_usage(ctx) {
-        let mut last = chunk(ctx, json!([]));
-        last["usage"] = usage(ctx, completion_words);
-        steps.push(data(&last, false));
-    }
-    steps.push(done(false));
-    Answer::sse(steps)
+    end_stream(ctx, steps, completion_words, false)
 }
 
 enum SoraEnd {
@@ -539,13 +549,7 @@ fn sora(ctx: &Context<'_>, end: SoraEnd, inline: bool) -> Answer {
             return Answer::sse(steps);
         }
     }
-    if wants_usage(ctx) {
-        let mut last = chunk(ctx, json!([]));
-        last["usage"] = usage(ctx, 1);
-        steps.push(data(&last, true));
-    }
-    steps.push(done(true));
-    Answer::sse(steps)
+    end_stream(ctx, steps, 1, true)
 }
 
 /// Two parallel tool calls, arguments split across chunks and interleaved by index.
@@ -611,13 +615,7 @@ fn tools(ctx: &Context<'_>) -> Answer {
         }
     }
     steps.push(data(&one(json!({}), json!("tool_calls")), false));
-    if wants_usage(ctx) {
-        let mut last = chunk(ctx, json!([]));
-        last["usage"] = usage(ctx, 20);
-        steps.push(data(&last, false));
-    }
-    steps.push(done(false));
-    Answer::sse(steps)
+    end_stream(ctx, steps, 20, false)
 }
 
 /// Everything a lenient client must tolerate, in one stream.
