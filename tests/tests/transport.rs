@@ -370,3 +370,21 @@ async fn split_streams_decode_to_the_same_events() {
         assert_eq!(mask(&data, emu.origin()), whole_data, "split {split}");
     }
 }
+
+#[tokio::test]
+async fn a_key_echoed_by_the_relay_is_scrubbed_from_the_error() {
+    let emu = emulator(None);
+    let error = http(&emu, |_| {})
+        .send(&chat("fault-echo-key", false))
+        .await
+        .unwrap_err();
+    let api = error.api().unwrap();
+    assert!(
+        api.message
+            .contains("Incorrect API key provided: [redacted]."),
+        "{}",
+        api.message
+    );
+    let everything = format!("{error} {error:?}");
+    assert!(!everything.contains(emu.api_key()), "{everything}");
+}

@@ -691,7 +691,20 @@ fn verbose_traces_redact_the_key() {
     );
     assert!(result.stderr.contains("authorization: [redacted]"));
     assert!(result.stderr.contains("< HTTP/1.1 200 OK"));
-    for run in [&result, &run(&emu, &["chat", "-v", "-m", "fault-401", "x"])] {
+    let echoed = run(&emu, &["chat", "-v", "-m", "fault-echo-key", "x"]);
+    assert_eq!(echoed.code, 3);
+    assert!(
+        echoed
+            .stderr
+            .contains("Incorrect API key provided: [redacted]."),
+        "{}",
+        echoed.stderr
+    );
+    for run in [
+        &result,
+        &echoed,
+        &run(&emu, &["chat", "-v", "-m", "fault-401", "x"]),
+    ] {
         assert!(!run.stdout.contains("sk-emulator") && !run.stderr.contains("sk-emulator"));
     }
 }

@@ -34,6 +34,7 @@
 //! | `fault-502-then-ok` | an HTML 502 page, then success |
 //! | `fault-503` | 503 forever |
 //! | `fault-401`, `fault-403` | new-api bodies, Chinese messages, request id in the message |
+//! | `fault-echo-key` | 401 whose message echoes the key it was sent |
 //! | `fault-403-quota` | 403 `insufficient_user_quota` |
 //! | `fault-400` | 400 JSON error, stream or not |
 //! | `fault-midstream-error` | content, then `data: {"error": …}` |

@@ -85,6 +85,8 @@ pub struct Context<'a> {
     pub attempt: u64,
     /// The pause between sora-2 progress steps.
     pub sora_step: Duration,
+    /// The request's `Authorization` header, as received.
+    pub authorization: &'a str,
 }
 
 /// Every scenario, by model name, with a line on what it does (served by `GET /v1/models`).
@@ -108,6 +110,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("fault-503", "503 forever"),
     ("fault-401", "401 with a new-api body (Chinese message, request id in the message)"),
     ("fault-403", "403 with a new-api body"),
+    ("fault-echo-key", "401 whose message echoes the Authorization header it got (badly behaved relays do)"),
     ("fault-403-quota", "403 insufficient_user_quota (new-api's exhausted quota)"),
     ("fault-400", "400 JSON error, also in answer to a stream request"),
     ("fault-midstream-error", "some content, then `data: {\"error\": ...}`"),
@@ -161,6 +164,11 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
         "fault-503" => error_answer(503, "model_not_available", "当前分组上游负载已饱和，请稍后再试", "new_api_error", ctx),
         "fault-401" => unauthorized(ctx),
         "fault-403" => error_answer(403, "access_denied", "该令牌无权访问模型 fault-403", "new_api_error", ctx),
+        "fault-echo-key" => {
+            let token = ctx.authorization.strip_prefix("Bearer ").unwrap_or(ctx.authorization);
+            let message = format!("Incorrect API key provided: {token}. You can find your API key at your dashboard.");
+            error_answer(401, "invalid_api_key", &message, "invalid_request_error", ctx)
+        }
         "fault-403-quota" => error_answer(403, "insufficient_user_quota", "用户额度不足, 剩余额度: ＄0.000000", "new_api_error", ctx),
         "fault-400" => error_answer(400, "invalid_request", "Invalid value for 'temperature': expected a number.\nSee the docs.", "invalid_request_error", ctx),
         "fault-midstream-error" => partial(ctx, Tail::ErrorEvent),

@@ -236,11 +236,13 @@ async fn handle(
         .get("x-emulator-split")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let authorized = req
+    let authorization = req
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("Bearer {}", shared.options.api_key));
+        .unwrap_or_default()
+        .to_owned();
+    let authorized = authorization == format!("Bearer {}", shared.options.api_key);
     let body = req
         .into_body()
         .collect()
@@ -269,6 +271,7 @@ async fn handle(
         request_id: &request_id,
         attempt,
         sora_step: shared.options.sora_step,
+        authorization: &authorization,
     };
 
     let answer = if method == "GET" && media_bytes(&path).is_some() {

@@ -397,6 +397,7 @@ impl HttpClient {
             }
             if !(200..300).contains(&status) {
                 let body = response.bytes().await.unwrap_or_default();
+                let body = scrub(&body, config.api_key.as_ref());
                 return Err(api_error(status, &headers, &body));
             }
             let is_json = headers
@@ -423,7 +424,8 @@ impl HttpClient {
                 // relays give a stream request). It is an error, not retried: the relay did answer,
                 // and a video job may have been billed. Anything else is handed over whole (a
                 // stream request answered this way: see `Response::is_event_stream`).
-                let mut error = ApiError::from_body(Some(status), &bytes);
+                let mut error =
+                    ApiError::from_body(Some(status), &scrub(&bytes, config.api_key.as_ref()));
                 if error
                     .body
                     .as_ref()
@@ -512,6 +514,26 @@ fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     error.retry_after = retry::retry_after(headers);
     error.should_retry = retry::should_retry_header(headers);
     Error::Api(Box::new(error))
+}
+
+/// An error body with every occurrence of the API key replaced: some relays echo the key they
+/// refused, and error messages end up in logs and terminals.
+fn scrub<'a>(body: &'a [u8], key: Option<&ApiKey>) -> std::borrow::Cow<'a, [u8]> {
+    let Some(key) = key.map(|k| k.expose().as_bytes()).filter(|k| k.len() >= 4) else {
+        return std::borrow::Cow::Borrowed(body);
+    };
+    if memchr::memmem::find(body, key).is_none() {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = memchr::memmem::find(rest, key) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(b"[redacted]");
+        rest = &rest[at + key.len()..];
+    }
+    out.extend_from_slice(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Header lines for traces, `Authorization` redacted.
