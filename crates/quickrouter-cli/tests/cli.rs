@@ -690,6 +690,20 @@ fn verbose_traces_redact_the_key() {
         result.stderr
     );
     assert!(result.stderr.contains("authorization: [redacted]"));
+    assert!(
+        result.stderr.contains("> user-agent: quickrouter/"),
+        "{}",
+        result.stderr
+    );
+    let custom = run(&emu, &["chat", "-H", "User-Agent: my-tool/1", "hi"]);
+    assert_eq!(custom.code, 0);
+    assert_eq!(
+        emu.requests_to("/chat/completions")
+            .last()
+            .unwrap()
+            .header("user-agent"),
+        Some("my-tool/1")
+    );
     assert!(result.stderr.contains("< HTTP/1.1 200 OK"));
     let echoed = run(&emu, &["chat", "-v", "-m", "fault-echo-key", "x"]);
     assert_eq!(echoed.code, 3);

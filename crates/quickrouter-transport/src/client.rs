@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+};
 use reqwest::Method;
 use tokio::time::Instant;
 
@@ -22,6 +24,8 @@ use crate::stream::{ByteStream, EventStream};
 pub const DEFAULT_BASE_URL: &str = "https://api.quickrouter.ai/v1";
 /// The default whole-request timeout (and the default idle timeout of streams).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// The `User-Agent` sent with every request.
+pub const USER_AGENT_VALUE: &str = concat!("quickrouter/", env!("CARGO_PKG_VERSION"));
 /// The default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -457,6 +461,10 @@ impl HttpClient {
         for (name, value) in &request.options.headers {
             headers.insert(name.clone(), value.clone());
         }
+        // Set here (not only on the reqwest client) so traces show it; a user's own wins.
+        headers
+            .entry(USER_AGENT)
+            .or_insert(HeaderValue::from_static(USER_AGENT_VALUE));
         let accept = if request.stream {
             "text/event-stream"
         } else {
@@ -495,7 +503,7 @@ pub fn plain_client_builder() -> reqwest::ClientBuilder {
     // reqwest is built without a default crypto provider; install ring unless the program
     // installed one of its own already.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().user_agent(concat!("quickrouter/", env!("CARGO_PKG_VERSION")))
+    reqwest::Client::builder().user_agent(USER_AGENT_VALUE)
 }
 
 /// The request id in response headers.
