@@ -157,12 +157,23 @@ impl Input for StdInput {
     }
 
     fn stdin_is_piped(&self) -> bool {
-        use std::os::unix::fs::FileTypeExt;
         if std::io::stdin().is_terminal() {
             return false;
         }
-        // A pipe or a redirected file; not /dev/null or an inherited socket, which would make
-        // `quickrouter chat words` wait for input nobody sends.
-        std::fs::metadata("/dev/stdin").is_ok_and(|m| m.file_type().is_fifo() || m.is_file())
+        stdin_is_pipe_or_file()
     }
+}
+
+/// A pipe or a redirected file; not /dev/null or an inherited socket, which would make
+/// `quickrouter chat words` wait for input nobody sends.
+#[cfg(unix)]
+fn stdin_is_pipe_or_file() -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata("/dev/stdin").is_ok_and(|m| m.file_type().is_fifo() || m.is_file())
+}
+
+/// Elsewhere: any non-terminal stdin counts as piped.
+#[cfg(not(unix))]
+fn stdin_is_pipe_or_file() -> bool {
+    true
 }
