@@ -595,3 +595,17 @@ async fn an_error_body_with_http_200_is_an_error_and_not_retried() {
     }
     assert_eq!(chat_requests(&emu).len(), 2, "neither was retried");
 }
+
+#[tokio::test]
+async fn an_event_stream_labelled_json_is_read_as_a_stream() {
+    let emu = emulator(None);
+    let completion = client(&emu)
+        .chat()
+        .stream(&ask("sse-as-json", "odd label"))
+        .await
+        .unwrap()
+        .collect_completion()
+        .await
+        .unwrap();
+    assert_eq!(completion.text(), Some("You said: odd label"));
+}

@@ -245,6 +245,7 @@ fn exit_codes_follow_the_contract() {
         ("fault-invalid-json", 8),
         ("error-200", 6),
         ("json-for-stream", 0),
+        ("sse-as-json", 0),
     ];
     for (model, code) in expect {
         let result = run(&emu, &["chat", "-m", model, "--max-retries", "0", "x"]);

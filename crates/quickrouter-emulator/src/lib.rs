@@ -26,6 +26,7 @@
 //! | `tools` | two parallel tool calls, arguments split into 5-byte pieces interleaved by `index` |
 //! | `quirks` | unknown fields, `null`s, `STOP`, `data:` with no space, `event:`/`id:`/`retry:` lines, `choices: []` and `null`, comments |
 //! | `json-for-stream` | a whole JSON completion even to a stream request |
+//! | `sse-as-json` | an event stream labelled `application/json` |
 //! | `error-200` | HTTP 200 with a JSON error body |
 //! | `slow-keepalive` | keep-alive comments and silences of the sora step pause, then a normal end |
 //! | `fault-429-then-ok` | 429 with `Retry-After: 1`, then success |

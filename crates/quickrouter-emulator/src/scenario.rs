@@ -102,6 +102,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("quirks", "unknown fields, nulls, STOP, `data:` without a space, event/id/retry lines, empty choices, comments"),
     ("json-for-stream", "a whole JSON completion even when a stream was asked for (relays that ignore `stream`)"),
     ("error-200", "HTTP 200 with a JSON error body, stream or not"),
+    ("sse-as-json", "an event stream labelled `Content-Type: application/json`"),
     ("slow-keepalive", "a stream with keep-alive comments and silences (the sora step pause) that completes"),
     ("fault-429-then-ok", "429 with Retry-After: 1, then success"),
     ("fault-429-long", "429 with Retry-After: 3600 (over the client's cap)"),
@@ -138,6 +139,7 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
         }
         "quirks" => quirks(ctx),
         "slow-keepalive" => slow_keepalive(ctx),
+        "sse-as-json" => Answer { content_type: "application/json", ..text(ctx, echo_text(ctx)) },
         "json-for-stream" => text(&Context { stream: false, ..ctx.clone() }, echo_text(ctx)),
         "error-200" => error_answer(200, "upstream_error", "上游返回错误: model overloaded", "new_api_error", ctx),
         "fault-429-then-ok" if ctx.attempt == 0 => {

@@ -256,10 +256,7 @@ impl Response {
                     Some(idle_timeout),
                 )
             }
-            Body::Full(bytes) => {
-                let body: ByteStream = Box::pin(futures_util::stream::iter([Ok(bytes)]));
-                EventStream::new(body, SseDecoder::new(), None)
-            }
+            Body::Full(bytes) => EventStream::from_bytes(bytes),
         }
     }
 }

@@ -146,6 +146,21 @@ impl EventStream {
             finished: false,
         }
     }
+
+    /// The events of a body already read whole.
+    pub fn from_bytes(body: Bytes) -> Self {
+        let body: ByteStream = Box::pin(futures_util::stream::iter([Ok(body)]));
+        Self::new(body, SseDecoder::new(), None)
+    }
+
+    /// Whether a body read whole looks like an event stream (some relays label their SSE
+    /// `application/json`).
+    pub fn looks_like_sse(body: &[u8]) -> bool {
+        let body = body.trim_ascii_start();
+        [&b"data:"[..], b"event:", b"id:", b"retry:", b":"]
+            .iter()
+            .any(|p| body.starts_with(p))
+    }
 }
 
 /// Whether an event's data is the `[DONE]` sentinel.

@@ -193,8 +193,14 @@ impl ChatStream {
         let source = if response.is_event_stream() {
             Source::Events(response.events())
         } else {
-            let completion: ChatCompletion = crate::decode_json(&response.bytes().await?)?;
-            Source::Whole(chunks_of(completion).into_iter())
+            let bytes = response.bytes().await?;
+            if EventStream::looks_like_sse(&bytes) {
+                // An event stream labelled as JSON: read as what it is.
+                Source::Events(EventStream::from_bytes(bytes))
+            } else {
+                let completion: ChatCompletion = crate::decode_json(&bytes)?;
+                Source::Whole(chunks_of(completion).into_iter())
+            }
         };
         Ok(ChatStream {
             source,
