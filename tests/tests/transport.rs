@@ -388,3 +388,27 @@ async fn a_key_echoed_by_the_relay_is_scrubbed_from_the_error() {
     let everything = format!("{error} {error:?}");
     assert!(!everything.contains(emu.api_key()), "{everything}");
 }
+
+#[tokio::test]
+async fn a_stream_that_breaks_before_its_first_event_is_retried() {
+    let emu = emulator(None);
+    let response = http(&emu, |_| {})
+        .send(&chat("fault-drop-then-ok", true))
+        .await
+        .unwrap();
+    assert_eq!(response.attempts, 2);
+    let (data, error) = drain(response).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(content(&data), "You said: hi");
+    assert_eq!(chat_requests(&emu).len(), 2);
+    // With no retries left, the broken stream is the error.
+    let error = http(&emu, |c| c.max_retries = 0)
+        .send(&chat("fault-no-done", true))
+        .await
+        .map(|_| ())
+        .err();
+    assert!(
+        error.is_none(),
+        "fault-no-done breaks after its first events: not retried, not an error yet"
+    );
+}

@@ -160,6 +160,7 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ),
     ("retry_429", &["chat", "-m", "fault-429-then-ok", "x"]),
     ("retry_502", &["chat", "-m", "fault-502-then-ok", "x"]),
+    ("retry_drop", &["chat", "-m", "fault-drop-then-ok", "x"]),
     ("fault_429_long", &["chat", "-m", "fault-429-long", "x"]),
     ("fault_429_quota", &["chat", "-m", "fault-429-quota", "x"]),
     (
@@ -246,6 +247,7 @@ fn exit_codes_follow_the_contract() {
         ("error-200", 6),
         ("json-for-stream", 0),
         ("sse-as-json", 0),
+        ("fault-drop-then-ok", 8),
     ];
     for (model, code) in expect {
         let result = run(&emu, &["chat", "-m", model, "--max-retries", "0", "x"]);

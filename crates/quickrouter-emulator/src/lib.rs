@@ -40,6 +40,7 @@
 //! | `fault-400` | 400 JSON error, stream or not |
 //! | `fault-midstream-error` | content, then `data: {"error": …}` |
 //! | `fault-no-done` | content, then a clean close without `[DONE]` |
+//! | `fault-drop-then-ok` | a 200 event stream closed before its first event, then success |
 //! | `fault-reset` | content, then a reset mid-chunk |
 //! | `fault-invalid-json` | content, then a data line that is not JSON |
 //! | `fault-silent` | content, then silence (idle timeout) |

@@ -204,18 +204,15 @@ pub struct Response {
 
 enum Body {
     Full(Bytes),
-    Stream {
-        response: reqwest::Response,
-        idle_timeout: Duration,
-        max_event_size: usize,
-    },
+    /// An event stream, primed: its first event (if any) has arrived.
+    Events(Box<EventStream>),
 }
 
 impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Body::Full(bytes) => write!(f, "Full({} bytes)", bytes.len()),
-            Body::Stream { .. } => f.write_str("Stream"),
+            Body::Events(_) => f.write_str("Events"),
         }
     }
 }
@@ -229,33 +226,23 @@ impl Response {
     /// Whether the body is an event stream (a stream request can be answered with one JSON
     /// document by relays that ignore `stream: true`).
     pub fn is_event_stream(&self) -> bool {
-        matches!(self.body, Body::Stream { .. })
+        matches!(self.body, Body::Events(_))
     }
 
-    /// The body of a non-stream request.
+    /// The body read whole (a non-stream request, or a stream request answered with JSON).
     pub async fn bytes(self) -> Result<Bytes> {
         match self.body {
             Body::Full(bytes) => Ok(bytes),
-            Body::Stream { response, .. } => response.bytes().await.map_err(|e| body_error(&e)),
+            Body::Events(_) => Err(Error::Config(
+                "this response is an event stream: read it with events()".into(),
+            )),
         }
     }
 
     /// The events of a stream request.
     pub fn events(self) -> EventStream {
         match self.body {
-            Body::Stream {
-                response,
-                idle_timeout,
-                max_event_size,
-            } => {
-                let body: ByteStream =
-                    Box::pin(response.bytes_stream().map_err(|e| body_error(&e)));
-                EventStream::new(
-                    body,
-                    SseDecoder::with_max_event_size(max_event_size),
-                    Some(idle_timeout),
-                )
-            }
+            Body::Events(events) => *events,
             Body::Full(bytes) => EventStream::from_bytes(bytes),
         }
     }
@@ -341,6 +328,10 @@ impl HttpClient {
                 },
                 None => self.attempt(request).await,
             };
+            let result = match result {
+                Ok(response) => self.prime(response, deadline).await,
+                Err(error) => Err(error),
+            };
             let error = match result {
                 Ok(mut response) => {
                     response.attempts = attempt;
@@ -362,6 +353,32 @@ impl HttpClient {
                 wait.as_secs_f64()
             ));
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Wait for a stream's first event, so that a stream that breaks before it (nothing was
+    /// delivered yet) is retried like a failed request. Only the idle timeout (and the deadline)
+    /// bound this wait: a video job may be silent for minutes before its first event.
+    async fn prime(&self, mut response: Response, deadline: Option<Instant>) -> Result<Response> {
+        let Body::Events(events) = &mut response.body else {
+            return Ok(response);
+        };
+        let primed = match deadline {
+            Some(at) => tokio::time::timeout_at(at, events.prime())
+                .await
+                .unwrap_or(Err(Error::Timeout(TimeoutKind::Deadline))),
+            None => events.prime().await,
+        };
+        match primed {
+            Ok(()) => Ok(response),
+            Err(mut error) => {
+                if let Error::Stream(StreamError::ErrorEvent(api)) = &mut error {
+                    if api.request_id.is_none() {
+                        api.request_id = response.request_id().map(str::to_owned);
+                    }
+                }
+                Err(error)
+            }
         }
     }
 
@@ -406,11 +423,14 @@ impl HttpClient {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.contains("json"));
             if request.stream && !is_json {
-                let body = Body::Stream {
-                    response,
-                    idle_timeout,
-                    max_event_size: config.max_event_size,
-                };
+                let bytes: ByteStream =
+                    Box::pin(response.bytes_stream().map_err(|e| body_error(&e)));
+                let decoder = SseDecoder::with_max_event_size(config.max_event_size);
+                let body = Body::Events(Box::new(EventStream::new(
+                    bytes,
+                    decoder,
+                    Some(idle_timeout),
+                )));
                 return Ok(Response {
                     status,
                     headers,

@@ -2,8 +2,9 @@
 //!
 //! - **How many**: 2 retries after the first try by default (`max_retries`); 0 turns retries off.
 //! - **What**: HTTP 408, 409, 429 and 5xx, connection failures and timeouts, and only before any
-//!   of the response body was handed to the caller (a stream that broke after it started is never
-//!   sent again: the caller already has part of the answer).
+//!   of the response body was handed to the caller. A stream that breaks (reset, or closed) before
+//!   its first event is sent again; one that broke after it started never is: the caller already
+//!   has part of the answer.
 //! - **Never**: 400, 401, 403, 404, and an exhausted quota (`insufficient_quota`,
 //!   `insufficient_user_quota`, ...) whatever its status.
 //! - **`x-should-retry`**: a server's `true` or `false` overrides the status rule (but never makes
@@ -20,7 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
 
-use crate::error::{ApiErrorKind, Error};
+use crate::error::{ApiErrorKind, Error, StreamError};
 
 /// The first backoff delay.
 pub const INITIAL_DELAY: Duration = Duration::from_millis(500);
@@ -31,8 +32,15 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 /// Retries after the first try, by default.
 pub const DEFAULT_MAX_RETRIES: u32 = 2;
 
-/// Whether the policy sends `error`'s request again.
+/// Whether the policy sends `error`'s request again. (It is asked only before anything was
+/// delivered, so a broken stream here is one that broke before its first event.)
 pub fn should_retry(error: &Error) -> bool {
+    if matches!(
+        error,
+        Error::Stream(StreamError::Reset { .. } | StreamError::EndedWithoutDone)
+    ) {
+        return true;
+    }
     if let Error::Api(api) = error {
         if matches!(api.status, Some(400 | 401 | 403 | 404)) || api.kind() == ApiErrorKind::Quota {
             return false;

@@ -127,6 +127,8 @@ where
 /// error event, broke off, went silent, or closed before `[DONE]`.
 pub struct EventStream {
     inner: SseStream<ByteStream>,
+    /// An event read ahead by [`prime`](Self::prime).
+    pending: Option<SseEvent>,
     finished: bool,
 }
 
@@ -143,7 +145,21 @@ impl EventStream {
     pub fn new(body: ByteStream, decoder: SseDecoder, idle_timeout: Option<Duration>) -> Self {
         Self {
             inner: SseStream::new(body, decoder, idle_timeout),
+            pending: None,
             finished: false,
+        }
+    }
+
+    /// Wait for the first event and keep it for the first `poll_next`. An error (the stream broke
+    /// or carried an error event before any event) is returned here instead.
+    pub async fn prime(&mut self) -> Result<(), Error> {
+        match std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await {
+            Some(Ok(event)) => {
+                self.pending = Some(event);
+                Ok(())
+            }
+            Some(Err(error)) => Err(error),
+            None => Ok(()),
         }
     }
 
@@ -194,6 +210,9 @@ impl Stream for EventStream {
     type Item = Result<SseEvent, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(event) = self.pending.take() {
+            return Poll::Ready(Some(Ok(event)));
+        }
         if self.finished {
             return Poll::Ready(None);
         }
