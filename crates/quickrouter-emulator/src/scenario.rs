@@ -269,21 +269,18 @@ fn echo_text(ctx: &Context<'_>) -> String {
 }
 
 fn long_text(ctx: &Context<'_>) -> String {
-    let n = ctx.body["max_tokens"].as_u64().unwrap_or(10_000) as usize;
-    let words = [
-        "lorem",
-        "ipsum",
-        "dolor",
-        "sit",
-        "amet",
-        "consectetur",
-        "adipiscing",
-        "elit",
-    ];
-    (0..n)
-        .map(|i| words[i % words.len()])
+    (0..long_words(ctx) as usize)
+        .map(|i| LOREM[i % LOREM.len()])
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// How many words `long` answers with: `max_tokens` (or `max_completion_tokens`), default 10,000.
+fn long_words(ctx: &Context<'_>) -> u64 {
+    ctx.body["max_tokens"]
+        .as_u64()
+        .or(ctx.body["max_completion_tokens"].as_u64())
+        .unwrap_or(10_000)
 }
 
 const LOREM: [&str; 8] = [
@@ -299,10 +296,7 @@ const LOREM: [&str; 8] = [
 
 /// `long` streamed: one chunk a word, generated as it is written (100 MB cost no memory).
 fn long_stream(ctx: &Context<'_>) -> Answer {
-    let n = ctx.body["max_tokens"]
-        .as_u64()
-        .or(ctx.body["max_completion_tokens"].as_u64())
-        .unwrap_or(10_000);
+    let n = long_words(ctx);
     let head = format!(
         "data: {{\"id\":\"chatcmpl-{}\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"long\",\"system_fingerprint\":\"fp_emulator\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"",
         ctx.request_id
