@@ -401,14 +401,27 @@ async fn a_stream_that_breaks_before_its_first_event_is_retried() {
     assert!(error.is_none(), "{error:?}");
     assert_eq!(content(&data), "You said: hi");
     assert_eq!(chat_requests(&emu).len(), 2);
-    // With no retries left, the broken stream is the error.
-    let error = http(&emu, |c| c.max_retries = 0)
+    // With no retries left, the stream that broke before its first event is the error.
+    let fresh = emulator(None);
+    let error = http(&fresh, |c| c.max_retries = 0)
+        .send(&chat("fault-drop-then-ok", true))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Stream(StreamError::EndedWithoutDone)),
+        "{error:?}"
+    );
+    assert_eq!(chat_requests(&fresh).len(), 1);
+    // A stream that breaks after its first events is handed over, and not retried.
+    let response = http(&emu, |_| {})
         .send(&chat("fault-no-done", true))
         .await
-        .map(|_| ())
-        .err();
+        .unwrap();
+    assert_eq!(response.attempts, 1);
+    let (data, error) = drain(response).await;
+    assert_eq!(data.len(), 3);
     assert!(
-        error.is_none(),
-        "fault-no-done breaks after its first events: not retried, not an error yet"
+        matches!(error, Some(Error::Stream(StreamError::EndedWithoutDone))),
+        "{error:?}"
     );
 }
