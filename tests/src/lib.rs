@@ -5,10 +5,10 @@ use std::time::Duration;
 use quickrouter::{ChatMessage, Client, ClientBuilder, CreateChatCompletionRequest};
 pub use quickrouter_emulator::{Emulator, Options, RecordedRequest};
 
-/// An emulator whose sora-2 pauses are short (50 ms), optionally splitting streams.
+/// An emulator whose video-chat pauses are short (50 ms), optionally splitting streams.
 pub fn emulator(split: Option<usize>) -> Emulator {
     Emulator::start(Options {
-        sora_step: Duration::from_millis(50),
+        video_step: Duration::from_millis(50),
         split,
         ..Options::default()
     })

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use quickrouter::sora::{MediaKind, SoraProgress, SoraResult, SoraTracker};
+use quickrouter::chat::video::{ChatVideoResult, MediaKind, ProgressTracker, VideoProgress};
 use quickrouter::tools::{function_tool, ToolCallExt};
 use quickrouter::types::{ChatCompletionChunk, ObjectType, Stop};
 use quickrouter::{
@@ -117,30 +117,30 @@ async fn the_usage_only_chunk_has_no_choices() {
 }
 
 #[tokio::test]
-async fn sora_progress_and_the_video_link_with_split_bytes() {
+async fn chat_video_progress_and_the_video_link_with_split_bytes() {
     for split in [None, Some(5)] {
         let emu = emulator(split);
         let client = client(&emu);
         let mut stream = client
             .chat()
-            .stream(&ask("sora-2", "a cat surfing"))
+            .stream(&ask("video-chat", "a cat surfing"))
             .await
             .unwrap();
         assert!(stream.request_id().is_some());
         let (mut tracker, mut acc, mut notes) =
-            (SoraTracker::new(), CompletionAccumulator::new(), Vec::new());
+            (ProgressTracker::new(), CompletionAccumulator::new(), Vec::new());
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.unwrap();
             notes.extend(tracker.push(&chunk));
             acc.push(&chunk);
         }
         assert!(
-            matches!(&notes[0], SoraProgress::Queued { task_id: Some(id), .. } if id.starts_with("task_"))
+            matches!(&notes[0], VideoProgress::Queued { task_id: Some(id), .. } if id.starts_with("task_"))
         );
         let percents: Vec<f32> = notes
             .iter()
             .filter_map(|n| match n {
-                SoraProgress::Percent { percent, .. } => Some(*percent),
+                VideoProgress::Percent { percent, .. } => Some(*percent),
                 _ => None,
             })
             .collect();
@@ -153,7 +153,7 @@ async fn sora_progress_and_the_video_link_with_split_bytes() {
             .as_deref()
             .unwrap()
             .contains("🏃 进度 36.."));
-        let result = SoraResult::from_completion(&completion);
+        let result = ChatVideoResult::from_completion(&completion);
         assert_eq!(result.failure, None);
         let video = result.video().unwrap();
         assert!(video
@@ -168,38 +168,38 @@ async fn sora_progress_and_the_video_link_with_split_bytes() {
 }
 
 #[tokio::test]
-async fn sora_inline_progress_is_read_from_content() {
+async fn video_chat_inline_progress_is_read_from_content() {
     let emu = emulator(None);
-    let (chunks, error) = chunks(&client(&emu), &ask("sora-2-inline", "a dog")).await;
+    let (chunks, error) = chunks(&client(&emu), &ask("video-chat-inline", "a dog")).await;
     assert!(error.is_none());
-    let mut tracker = SoraTracker::new();
+    let mut tracker = ProgressTracker::new();
     chunks.iter().for_each(|c| {
         tracker.push(c);
     });
     assert_eq!(tracker.percent(), Some(76.0));
     let completion: CompletionAccumulator = chunks.into_iter().collect();
-    assert!(SoraResult::from_completion(&completion.finish())
+    assert!(ChatVideoResult::from_completion(&completion.finish())
         .video()
         .is_some());
 }
 
 #[tokio::test]
-async fn sora_failures_with_http_200_and_as_error_events() {
+async fn video_chat_failures_with_http_200_and_as_error_events() {
     let emu = emulator(None);
     let client = client(&emu);
     let completion = client
         .chat()
-        .stream(&ask("sora-2-fail", "x"))
+        .stream(&ask("video-chat-fail", "x"))
         .await
         .unwrap()
         .collect_completion()
         .await
         .unwrap();
-    let result = SoraResult::from_completion(&completion);
+    let result = ChatVideoResult::from_completion(&completion);
     assert!(result.video().is_none());
     assert!(result.failure.unwrap().contains("content policies"));
 
-    let (chunks, error) = chunks(&client, &ask("sora-2-error", "x")).await;
+    let (chunks, error) = chunks(&client, &ask("video-chat-error", "x")).await;
     assert!(
         chunks.len() >= 6,
         "the progress before the error is delivered"
@@ -417,7 +417,8 @@ async fn request_timeout_and_per_request_options() {
         .extra_body("top_k", 40);
     let error = client
         .chat()
-        .create_with(&ask("fault-hang", "x"), &options)
+        .with_options(options)
+        .create(&ask("fault-hang", "x"))
         .await
         .unwrap_err();
     assert!(
@@ -435,7 +436,7 @@ async fn models_are_listed() {
     let emu = emulator(None);
     let list = client(&emu).models().list().await.unwrap();
     let ids: Vec<&str> = list.data.iter().map(|m| m.id.as_str()).collect();
-    assert!(ids.contains(&"sora-2") && ids.contains(&"gpt-4o-mini"));
+    assert!(ids.contains(&"video-chat") && ids.contains(&"gpt-4o-mini"));
     assert!(
         list.data[0].extra.contains_key("description"),
         "unknown model fields are kept"

@@ -217,6 +217,9 @@ fn classify(schemas: &Map<String, Value>) -> (BTreeSet<String>, BTreeSet<String>
 /// - `$ref: #/components/schemas/X` becomes `#/definitions/X`.
 /// - A `oneOf` with a `discriminator` gets its variants inlined: typify recognises an internally
 ///   tagged enum (`#[serde(tag = "role")]`) only when it can see each variant's constant tag.
+/// - `x-nullable: true` beside a `$ref` becomes `oneOf: [$ref, null]`: typify makes it an `Option`,
+///   and a required one is then serialized even when `None` (`"finish_reason": null`). OpenAPI 3.0
+///   cannot say this without putting `nullable` beside `$ref`, which turns Prism's validation off.
 /// - `x-keep-unknown-fields: true` becomes `additionalProperties: {}`: typify then keeps unknown
 ///   fields in a flattened `extra` map (`true` or absent would drop them).
 /// - `default` is removed: typify would make the field non-optional and fill the default in, so a
@@ -228,6 +231,14 @@ fn classify(schemas: &Map<String, Value>) -> (BTreeSet<String>, BTreeSet<String>
 /// - `example`, `discriminator` and other `x-` extensions are dropped: typify does not read them.
 fn rewrite_schema(schema: &Value, schemas: &Map<String, Value>) -> Value {
     match schema {
+        Value::Object(map)
+            if map.get("x-nullable") == Some(&Value::Bool(true)) && map.contains_key("$ref") =>
+        {
+            let name = ref_name(schema).unwrap_or_default();
+            serde_json::json!({
+                "oneOf": [{"$ref": format!("#/definitions/{name}")}, {"type": "null"}]
+            })
+        }
         Value::Object(map) => {
             let mut out = Map::new();
             let nullable = map.get("nullable") == Some(&Value::Bool(true));
@@ -288,15 +299,21 @@ fn tolerate_nulls(file: &mut syn::File, response_side: &BTreeSet<String>) {
             continue;
         };
         for field in &mut fields.named {
-            if is_option(&field.ty) {
-                continue;
-            }
             let serde_attrs: Vec<String> = field
                 .attrs
                 .iter()
                 .filter(|a| a.path().is_ident("serde"))
                 .map(|a| quote_tokens(&a.meta))
                 .collect();
+            if is_option(&field.ty) {
+                // A required nullable field (`x-nullable`) gets typify's `deserialize_with`, which
+                // makes absence an error; relays leave such fields out, so absence reads as `None`.
+                let custom = serde_attrs.iter().any(|a| a.contains("deserialize_with"));
+                if custom && !serde_attrs.iter().any(|a| a.contains("default")) {
+                    field.attrs.push(syn::parse_quote!(#[serde(default)]));
+                }
+                continue;
+            }
             if serde_attrs.iter().any(|a| a.contains("flatten")) {
                 continue;
             }

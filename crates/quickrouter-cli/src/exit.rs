@@ -13,6 +13,8 @@ pub enum Code {
     ServerError = 6,
     Network = 7,
     StreamBroken = 8,
+    Media = 9,
+    Interrupted = 130,
 }
 
 /// A failure: what to print, and the exit code.
@@ -35,8 +37,8 @@ impl Failure {
         Self::new(Code::Usage, message)
     }
 
-    /// The code for an HTTP status (for media downloads too).
-    pub fn code_for_status(status: u16) -> Code {
+    /// The code for an API's HTTP status.
+    fn code_for_status(status: u16) -> Code {
         match status {
             401 | 403 => Code::Auth,
             429 => Code::RateLimit,
@@ -45,38 +47,32 @@ impl Failure {
         }
     }
 
-    /// Map a client error; `request_id` fills in the id when the error itself has none (an error
-    /// event inside a stream whose response head carried it).
-    pub fn from_error(error: &Error, request_id: Option<&str>) -> Self {
-        let code = match error {
+    /// Map a client error (the request id is on the error already: the library attaches it).
+    pub fn from_error(error: &Error) -> Self {
+        let code = match error.inner() {
             _ if error.kind() == Some(ApiErrorKind::Quota) => Code::RateLimit,
             Error::Api(api) => match api.status {
                 Some(status) => Self::code_for_status(status),
                 None => Code::ServerError,
             },
             Error::Stream(_) => Code::StreamBroken,
-            Error::Connect { .. } | Error::Timeout(_) => Code::Network,
+            Error::Connect { .. } | Error::Network { .. } | Error::Timeout(_) => Code::Network,
             Error::Decode { .. } => Code::ServerError,
             Error::Config(_) => Code::Usage,
+            Error::Redirect { .. } => Code::Network,
+            Error::Media { .. } => Code::Media,
             _ => Code::ServerError,
         };
-        let message = match error.api() {
-            Some(api) => {
-                let mut api = api.clone();
-                if api.request_id.is_none() {
-                    api.request_id = request_id.map(str::to_owned);
-                }
-                api.to_string()
-            }
-            None => error.to_string(),
+        // The server's error as the contract prints it: MESSAGE (status S, type T, code C,
+        // request id R); a create that may have been billed says why it was not sent again.
+        let message = match (error, error.api()) {
+            (Error::Unconfirmed(_), Some(api)) => format!(
+                "{api}; the request may have been accepted (and billed), so it was not sent again"
+            ),
+            (_, Some(api)) => api.to_string(),
+            (_, None) => error.to_string(),
         };
         Self::new(code, message)
-    }
-}
-
-impl From<std::io::Error> for Failure {
-    fn from(error: std::io::Error) -> Self {
-        Failure::new(Code::ServerError, format!("i/o error: {error}"))
     }
 }
 
@@ -99,60 +95,49 @@ mod tests {
 
     #[test]
     fn codes_follow_the_contract() {
+        let code = |e: &Error| Failure::from_error(e).code;
+        assert_eq!(code(&api(Some(401), "{}")), Code::Auth);
+        assert_eq!(code(&api(Some(403), "{}")), Code::Auth);
+        assert_eq!(code(&api(Some(429), "{}")), Code::RateLimit);
         assert_eq!(
-            Failure::from_error(&api(Some(401), "{}"), None).code,
-            Code::Auth
-        );
-        assert_eq!(
-            Failure::from_error(&api(Some(403), "{}"), None).code,
-            Code::Auth
-        );
-        assert_eq!(
-            Failure::from_error(&api(Some(429), "{}"), None).code,
+            code(&api(
+                Some(403),
+                r#"{"error":{"message":"m","code":"insufficient_user_quota"}}"#
+            )),
             Code::RateLimit
         );
+        assert_eq!(code(&api(Some(404), "{}")), Code::ClientError);
+        assert_eq!(code(&api(Some(502), "<html>")), Code::ServerError);
         assert_eq!(
-            Failure::from_error(
-                &api(
-                    Some(403),
-                    r#"{"error":{"message":"m","code":"insufficient_user_quota"}}"#
-                ),
-                None
-            )
-            .code,
-            Code::RateLimit
-        );
-        assert_eq!(
-            Failure::from_error(&api(Some(404), "{}"), None).code,
-            Code::ClientError
-        );
-        assert_eq!(
-            Failure::from_error(&api(Some(502), "<html>"), None).code,
-            Code::ServerError
-        );
-        assert_eq!(
-            Failure::from_error(&Error::Timeout(quickrouter::TimeoutKind::Idle), None).code,
+            code(&Error::Timeout(quickrouter::TimeoutKind::Idle)),
             Code::Network
         );
         assert_eq!(
-            Failure::from_error(
-                &Error::Stream(quickrouter::StreamError::EndedWithoutDone),
-                None
-            )
-            .code,
+            code(&Error::Stream(quickrouter::StreamError::EndedWithoutDone)),
             Code::StreamBroken
         );
+        // A media host's 403 (an expired link) never blames the key.
+        let media = Error::Media {
+            message: "the media host answered 403".into(),
+            status: Some(403),
+            source: None,
+        };
+        assert_eq!(code(&media), Code::Media);
+        // A create that may have been billed keeps its cause's code and says why it was not resent.
+        let unconfirmed = Error::Unconfirmed(Box::new(api(Some(500), "{}")));
+        let failure = Failure::from_error(&unconfirmed);
+        assert_eq!(failure.code, Code::ServerError);
+        assert!(failure.message.contains("not sent again"), "{}", failure.message);
     }
 
     #[test]
     fn the_error_line_has_no_nulls_and_one_line() {
-        let failure = Failure::from_error(
-            &api(
-                Some(400),
-                r#"{"error":{"message":"bad\nthing","type":null,"code":null}}"#,
-            ),
-            Some("rid"),
+        let mut error = ApiError::from_body(
+            Some(400),
+            br#"{"error":{"message":"bad\nthing","type":null,"code":null}}"#,
         );
+        error.request_id = Some("rid".into());
+        let failure = Failure::from_error(&Error::Api(Box::new(error)));
         assert_eq!(
             error_line(&failure.message),
             "error: bad thing (status 400, request id rid)"

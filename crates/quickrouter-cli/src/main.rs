@@ -1,18 +1,17 @@
 //! `quickrouter`: the QuickRouter command-line client. See `quickrouter --help`.
 
 mod args;
-mod chat;
-mod download;
+mod cmd;
 mod exit;
 mod output;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use quickrouter::Client;
 
-use args::{Cli, Command, Connection, Input, OutputFormat, ProcessEnv, Shell};
+use args::{Cli, Command, Connection, Input, ProcessEnv};
 use exit::{error_line, Code, Failure};
 use output::Ui;
 
@@ -32,6 +31,7 @@ fn main() -> ExitCode {
     let ui = Ui::new(cli.global.quiet);
     match run(cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(failure) if failure.code == Code::Interrupted => ExitCode::from(130),
         Err(failure) => {
             ui.stop_spinner();
             ui.note(&error_line(&failure.message));
@@ -40,40 +40,30 @@ fn main() -> ExitCode {
     }
 }
 
+/// What a command needs once its local input is validated.
+enum Job {
+    Chat(cmd::chat::ChatSettings),
+    Video(cmd::video::VideoSettings),
+    Models,
+}
+
 fn run(cli: Cli, ui: &Ui) -> Result<(), Failure> {
-    if let Command::Completions { shell } = cli.command {
-        let mut command = Cli::command();
-        let mut out = std::io::stdout();
-        match shell {
-            Shell::Bash => clap_complete::generate(
-                clap_complete::Shell::Bash,
-                &mut command,
-                "quickrouter",
-                &mut out,
-            ),
-            Shell::Zsh => clap_complete::generate(
-                clap_complete::Shell::Zsh,
-                &mut command,
-                "quickrouter",
-                &mut out,
-            ),
-            Shell::Fish => clap_complete::generate(
-                clap_complete::Shell::Fish,
-                &mut command,
-                "quickrouter",
-                &mut out,
-            ),
-        }
-        return Ok(());
-    }
     let env = ProcessEnv;
-    let connection = cli.global.connection(&env)?;
     // Everything local is checked before anything is sent.
-    let chat_settings = match &cli.command {
-        Command::Chat(chat) => Some(chat.settings(&env, &mut StdInput)?),
-        _ => None,
+    let job = match &cli.command {
+        Command::Completions { shell } => {
+            cmd::completions::run(*shell);
+            return Ok(());
+        }
+        Command::Chat(args) => Job::Chat(args.settings(&env, &mut StdInput)?),
+        Command::Video(args) => Job::Video(args.settings(&env, &mut StdInput)?),
+        Command::Models => Job::Models,
     };
-    let client = client(&connection, ui)?;
+    let connection = cli.global.connection(&env)?;
+    if connection.verbose {
+        install_tracing();
+    }
+    let client = client(&connection)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -85,18 +75,52 @@ fn run(cli: Cli, ui: &Ui) -> Result<(), Failure> {
         })?;
     let format = cli.global.output;
     runtime.block_on(async {
-        match chat_settings {
-            Some(settings) => chat::run(&client, &connection, settings, format, ui).await,
-            None => models(&client, format, ui).await,
+        let work = async {
+            match job {
+                Job::Chat(settings) => cmd::chat::run(&client, settings, format, ui).await,
+                Job::Video(settings) => cmd::video::run(&client, settings, format, ui).await,
+                Job::Models => cmd::models::run(&client, format, ui).await,
+            }
+        };
+        tokio::select! {
+            result = work => result,
+            _ = tokio::signal::ctrl_c() => {
+                ui.interrupted();
+                // A second Ctrl-C during the exit is not waited for: nothing is left to wait on.
+                Err(Failure::new(Code::Interrupted, "interrupted"))
+            }
         }
     })
 }
 
-fn client(connection: &Connection, ui: &Ui) -> Result<Client, Failure> {
+/// `-v`: requests, responses, headers (the key redacted) and retries on stderr.
+fn install_tracing() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let format = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .without_time()
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(
+            Targets::new()
+                .with_target("quickrouter", LevelFilter::DEBUG)
+                .with_target("quickrouter_transport", LevelFilter::DEBUG),
+        )
+        .try_init();
+}
+
+fn client(connection: &Connection) -> Result<Client, Failure> {
     let Some(key) = &connection.api_key else {
-        return Err(Failure::usage(
-            "missing API key: set QUICKROUTER_API_KEY or pass --api-key",
-        ));
+        return Err(Failure::usage(format!(
+            "missing API key: set {} or pass --api-key",
+            quickrouter::ENV_API_KEY
+        )));
     };
     let mut builder = Client::builder()
         .api_key(key)
@@ -104,43 +128,16 @@ fn client(connection: &Connection, ui: &Ui) -> Result<Client, Failure> {
         .timeout(connection.timeout)
         .idle_timeout(connection.idle_timeout)
         .max_retries(connection.max_retries);
+    if let Some(limit) = connection.max_time {
+        builder = builder.deadline(limit);
+    }
     if let Some(host) = &connection.forwarded_host {
         builder = builder.forwarded_host(host);
     }
     for (name, value) in &connection.headers {
         builder = builder.header(name, value);
     }
-    if connection.verbose {
-        let ui = ui.clone();
-        builder = builder.trace(move |line| ui.note(line));
-    }
-    builder.build().map_err(|e| Failure::from_error(&e, None))
-}
-
-async fn models(client: &Client, format: OutputFormat, ui: &Ui) -> Result<(), Failure> {
-    let list = client
-        .models()
-        .list()
-        .await
-        .map_err(|e| Failure::from_error(&e, None))?;
-    match format {
-        OutputFormat::Json => {
-            ui.out(&serde_json::to_string_pretty(&list).unwrap_or_default());
-            ui.out("\n");
-        }
-        OutputFormat::Ndjson => {
-            for model in &list.data {
-                ui.out(&serde_json::to_string(model).unwrap_or_default());
-                ui.out("\n");
-            }
-        }
-        OutputFormat::Text => {
-            for model in &list.data {
-                ui.out(&format!("{}\n", model.id));
-            }
-        }
-    }
-    Ok(())
+    builder.build().map_err(|e| Failure::from_error(&e))
 }
 
 /// Standard input and files of the real process.

@@ -1,68 +1,76 @@
 //! All printing goes through here: stdout carries only the answer, stderr everything else
-//! (reasoning, progress, the spinner, traces, saved paths, errors).
+//! (reasoning, progress, bars, traces, saved paths, errors).
 //!
-//! On a terminal, stderr shows a spinner with the elapsed time and the latest progress
-//! percentage while a stream has produced no content yet; reasoning is dimmed. When stdout is a
-//! closed pipe (`quickrouter chat … | head`), the program ends quietly with status 0.
+//! Bars and spinners are `indicatif`'s, drawn on stderr only when it is a terminal and neither
+//! `--quiet`, `NO_COLOR` nor `TERM=dumb` says otherwise; colour (dimmed reasoning) follows the
+//! same rule. When stdout is a closed pipe (`quickrouter chat … | head`), the program ends
+//! quietly with status 0.
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const FRAMES: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
-const CLEAR_LINE: &str = "\r\x1b[K";
 
 /// The terminal, shared by the tasks that print.
 #[derive(Clone)]
 pub struct Ui {
-    state: Arc<Mutex<State>>,
-    stderr_tty: bool,
-    quiet: bool,
+    inner: Arc<Inner>,
 }
 
+struct Inner {
+    quiet: bool,
+    bars: bool,
+    color: bool,
+    multi: MultiProgress,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
 struct State {
-    spinner: Option<Spinner>,
-    /// A spinner or progress line is on screen and must be cleared before other output.
-    line_drawn: bool,
+    spinner: Option<ProgressBar>,
     stdout_written: bool,
     stdout_ends_with_newline: bool,
     stderr_ends_with_newline: bool,
-}
-
-struct Spinner {
-    started: Instant,
-    percent: Option<f32>,
-    frame: usize,
+    interrupt_hint: Option<String>,
 }
 
 impl Ui {
     pub fn new(quiet: bool) -> Self {
-        Self::with_terminal(quiet, std::io::stderr().is_terminal())
+        let tty = std::io::stderr().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let styled = tty && !no_color && !dumb;
+        Self::with(quiet, styled, styled)
     }
 
-    pub fn with_terminal(quiet: bool, stderr_tty: bool) -> Self {
+    fn with(quiet: bool, bars: bool, color: bool) -> Self {
+        let bars = bars && !quiet;
+        let target = if bars {
+            ProgressDrawTarget::stderr_with_hz(10)
+        } else {
+            ProgressDrawTarget::hidden()
+        };
         Self {
-            state: Arc::new(Mutex::new(State {
-                spinner: None,
-                line_drawn: false,
-                stdout_written: false,
-                stdout_ends_with_newline: true,
-                stderr_ends_with_newline: true,
-            })),
-            stderr_tty,
-            quiet,
+            inner: Arc::new(Inner {
+                quiet,
+                bars,
+                color,
+                multi: MultiProgress::with_draw_target(target),
+                state: Mutex::new(State {
+                    stdout_ends_with_newline: true,
+                    stderr_ends_with_newline: true,
+                    ..State::default()
+                }),
+            }),
         }
     }
 
-    /// Whether progress lines (spinner, download bar) are drawn.
-    pub fn interactive(&self) -> bool {
-        self.stderr_tty && !self.quiet
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Answer text on stdout. A closed stdout ends the program quietly.
@@ -71,14 +79,17 @@ impl Ui {
             return;
         }
         let mut state = self.lock();
-        clear_line(&mut state);
-        state.spinner = None;
+        if let Some(spinner) = state.spinner.take() {
+            spinner.finish_and_clear();
+        }
         end_stderr_line(&mut state);
-        let mut stdout = std::io::stdout().lock();
-        if let Err(e) = stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-        {
+        let result = self.inner.multi.suspend(|| {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+        });
+        if let Err(e) = result {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 std::process::exit(0);
             }
@@ -101,111 +112,126 @@ impl Ui {
 
     /// Reasoning or progress text on stderr, dimmed on a terminal; hidden with --quiet.
     pub fn reasoning(&self, text: &str) {
-        if self.quiet || text.is_empty() {
+        if self.inner.quiet || text.is_empty() {
             return;
         }
         let mut state = self.lock();
-        clear_line(&mut state);
-        let mut stderr = std::io::stderr().lock();
-        let _ = if self.stderr_tty {
-            write!(stderr, "{DIM}{text}{RESET}")
-        } else {
-            stderr.write_all(text.as_bytes())
-        };
-        let _ = stderr.flush();
+        self.inner.multi.suspend(|| {
+            let mut stderr = std::io::stderr().lock();
+            let _ = if self.inner.color {
+                write!(stderr, "{DIM}{text}{RESET}")
+            } else {
+                stderr.write_all(text.as_bytes())
+            };
+            let _ = stderr.flush();
+        });
         state.stderr_ends_with_newline = text.ends_with('\n');
     }
 
-    /// A line on stderr (saved paths, warnings, traces), never hidden.
+    /// A line on stderr (saved paths, task ids, warnings, traces, errors), never hidden.
     pub fn note(&self, line: &str) {
         let mut state = self.lock();
-        clear_line(&mut state);
-        let mut stderr = std::io::stderr().lock();
         let lead = if state.stderr_ends_with_newline {
             ""
         } else {
             "\n"
         };
-        let _ = writeln!(stderr, "{lead}{line}");
+        self.inner.multi.suspend(|| {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "{lead}{line}");
+            let _ = stderr.flush();
+        });
         state.stderr_ends_with_newline = true;
     }
 
-    /// Start the spinner (it is drawn only on a terminal, and only until content arrives).
+    /// Start the spinner: drawn until content arrives, with the elapsed time and the latest
+    /// percentage (terminal only).
     pub fn start_spinner(&self) {
-        if self.interactive() {
-            self.lock().spinner = Some(Spinner {
-                started: Instant::now(),
-                percent: None,
-                frame: 0,
-            });
+        if !self.inner.bars {
+            return;
         }
+        let spinner = self.inner.multi.add(ProgressBar::new_spinner());
+        spinner.set_style(
+            ProgressStyle::with_template("{spinner} waiting {elapsed}{msg}")
+                .expect("a valid template")
+                .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
+        );
+        spinner.enable_steady_tick(Duration::from_millis(100));
+        self.lock().spinner = Some(spinner);
     }
 
     /// The latest progress percentage, for the spinner.
     pub fn set_percent(&self, percent: f32) {
-        if let Some(spinner) = &mut self.lock().spinner {
-            spinner.percent = Some(percent);
+        if let Some(spinner) = &self.lock().spinner {
+            spinner.set_message(format!(" · {percent:.0}%"));
         }
     }
 
     /// Stop and clear the spinner.
     pub fn stop_spinner(&self) {
-        let mut state = self.lock();
-        clear_line(&mut state);
-        state.spinner = None;
+        if let Some(spinner) = self.lock().spinner.take() {
+            spinner.finish_and_clear();
+        }
     }
 
-    /// Redraw the spinner; false once it is gone.
-    pub fn tick(&self) -> bool {
-        let mut state = self.lock();
-        let Some(spinner) = &mut state.spinner else {
-            return false;
-        };
-        spinner.frame = (spinner.frame + 1) % FRAMES.len();
-        let elapsed = spinner.started.elapsed().as_secs_f64();
-        let mut line = format!("{} waiting {elapsed:.1}s", FRAMES[spinner.frame]);
-        if let Some(p) = spinner.percent {
-            line.push_str(&format!(" · {p:.0}%"));
+    /// A bar for a video task: status, percent, elapsed (hidden off a terminal).
+    pub fn task_bar(&self, id: &str) -> ProgressBar {
+        let bar = self.inner.multi.add(ProgressBar::new(100));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {prefix} {wide_msg} [{bar:24}] {pos:>3}% {elapsed}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(short(id, 40));
+        if self.inner.bars {
+            bar.enable_steady_tick(Duration::from_millis(100));
         }
-        let lead = if state.stderr_ends_with_newline {
-            ""
-        } else {
-            "\n"
-        };
-        state.stderr_ends_with_newline = true;
-        let mut stderr = std::io::stderr().lock();
-        let _ = write!(stderr, "{lead}{CLEAR_LINE}{DIM}{line}{RESET}");
-        let _ = stderr.flush();
-        state.line_drawn = true;
-        true
+        bar
     }
 
-    /// Run the spinner until it stops (call inside the runtime; the task ends by itself).
-    pub fn spawn_spinner(&self) {
-        if !self.interactive() {
-            return;
-        }
-        let ui = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if !ui.tick() {
-                    break;
-                }
+    /// A bar for a download: bytes, rate (hidden off a terminal).
+    pub fn download_bar(&self, name: &str) -> ProgressBar {
+        let bar = self.inner.multi.add(ProgressBar::new(0));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:24}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(short(name, 40));
+        bar
+    }
+
+    /// What to say if the user interrupts now (e.g. how to resume a video task).
+    pub fn set_interrupt_hint(&self, hint: &str) {
+        self.lock().interrupt_hint = Some(hint.to_owned());
+    }
+
+    /// Clear every bar, end a half-written line, say the hint: the program is about to exit.
+    pub fn interrupted(&self) {
+        let hint = {
+            let mut state = self.lock();
+            if let Some(spinner) = state.spinner.take() {
+                spinner.finish_and_clear();
             }
-        });
+            state.interrupt_hint.take()
+        };
+        let _ = self.inner.multi.clear();
+        self.finish_out();
+        self.note(&format!(
+            "interrupted{}",
+            hint.map(|h| format!(": {h}")).unwrap_or_default()
+        ));
     }
+}
 
-    /// A download progress line (terminal only).
-    pub fn progress_line(&self, line: &str) {
-        if !self.interactive() {
-            return;
-        }
-        let mut state = self.lock();
-        let mut stderr = std::io::stderr().lock();
-        let _ = write!(stderr, "{CLEAR_LINE}{line}");
-        let _ = stderr.flush();
-        state.line_drawn = true;
+fn short(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 
@@ -216,14 +242,5 @@ fn end_stderr_line(state: &mut State) {
         let _ = writeln!(stderr);
         let _ = stderr.flush();
         state.stderr_ends_with_newline = true;
-    }
-}
-
-fn clear_line(state: &mut State) {
-    if state.line_drawn {
-        let mut stderr = std::io::stderr().lock();
-        let _ = write!(stderr, "{CLEAR_LINE}");
-        let _ = stderr.flush();
-        state.line_drawn = false;
     }
 }

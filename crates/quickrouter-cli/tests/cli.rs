@@ -16,7 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_quickrouter");
 
 fn emulator() -> Emulator {
     Emulator::start(Options {
-        sora_step: Duration::from_millis(30),
+        video_step: Duration::from_millis(30),
         ..Options::default()
     })
     .unwrap()
@@ -132,17 +132,17 @@ const SCENARIOS: &[(&str, &[&str])] = &[
         &["chat", "--no-stream", "--output", "json", "hi"],
     ),
     ("ndjson", &["chat", "--output", "ndjson", "hi"]),
-    ("sora", &["chat", "-m", "sora-2", "a cat surfing"]),
+    ("video_chat", &["chat", "-m", "video-chat", "a cat surfing"]),
     (
-        "sora_quiet",
-        &["chat", "-m", "sora-2", "--quiet", "a cat surfing"],
+        "video_chat_quiet",
+        &["chat", "-m", "video-chat", "--quiet", "a cat surfing"],
     ),
     (
-        "sora_inline",
-        &["chat", "-m", "sora-2-inline", "a cat surfing"],
+        "video_chat_inline",
+        &["chat", "-m", "video-chat-inline", "a cat surfing"],
     ),
-    ("sora_fail", &["chat", "-m", "sora-2-fail", "a cat"]),
-    ("sora_error", &["chat", "-m", "sora-2-error", "a cat"]),
+    ("video_chat_fail", &["chat", "-m", "video-chat-fail", "a cat"]),
+    ("video_chat_error", &["chat", "-m", "video-chat-error", "a cat"]),
     ("tools_text", &["chat", "-m", "tools", "weather?"]),
     (
         "tools_json",
@@ -406,7 +406,7 @@ fn every_flag_reaches_the_wire() {
             "model": "gpt-4o-mini",
             "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello"}],
             "temperature": 0.7, "top_p": 0.9, "n": 1, "max_tokens": 50, "stop": ["END", "STOP"], "seed": 42,
-            "presence_penalty": 0.5, "frequency_penalty": -0.5, "logit_bias": {"50256": -100.0, "11": 5.0},
+            "presence_penalty": 0.5, "frequency_penalty": -0.5, "logit_bias": {"50256": -100, "11": 5},
             "user": "user-1", "response_format": {"type": "json_object"},
             "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
             "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
@@ -566,7 +566,7 @@ fn download_saves_identical_bytes_inside_dir_only() {
         &[
             "chat",
             "-m",
-            "sora-2",
+            "video-chat",
             "--download",
             dir.to_str().unwrap(),
             "a cat",
@@ -662,7 +662,7 @@ fn download_of_a_failed_generation_is_an_error() {
         &[
             "chat",
             "-m",
-            "sora-2-fail",
+            "video-chat-fail",
             "--download",
             dir.join("v").to_str().unwrap(),
             "x",
@@ -763,7 +763,9 @@ fn completions_and_help() {
     for needle in [
         "Exit codes:",
         "QUICKROUTER_API_KEY",
-        "8  stream broken",
+        "8    stream broken",
+        "9    media download failed",
+        "130  interrupted",
         "--max-retries",
     ] {
         assert!(help.stdout.contains(needle), "--help lacks {needle}");
@@ -800,11 +802,11 @@ fn on_terminal(emu: &Emulator, args: &str) -> String {
 #[test]
 fn a_terminal_shows_the_spinner_and_progress_and_a_pipe_does_not() {
     let emu = Emulator::start(Options {
-        sora_step: Duration::from_millis(250),
+        video_step: Duration::from_millis(250),
         ..Options::default()
     })
     .unwrap();
-    let screen = on_terminal(&emu, "chat -m sora-2 'a cat'");
+    let screen = on_terminal(&emu, "chat -m video-chat 'a cat'");
     assert!(
         screen.contains("waiting"),
         "no spinner on a terminal: {screen:?}"
@@ -823,14 +825,14 @@ fn a_terminal_shows_the_spinner_and_progress_and_a_pipe_does_not() {
     );
     assert!(screen.contains("files/task_"), "no link: {screen:?}");
 
-    let piped = run(&emu, &["chat", "-m", "sora-2", "a cat"]);
+    let piped = run(&emu, &["chat", "-m", "video-chat", "a cat"]);
     assert!(
         !piped.stderr.contains("waiting") && !piped.stderr.contains('\x1b'),
         "{:?}",
         piped.stderr
     );
     assert!(piped.stderr.contains("🏃 进度 36.."));
-    let quiet = on_terminal(&emu, "chat -m sora-2 --quiet 'a cat'");
+    let quiet = on_terminal(&emu, "chat -m video-chat --quiet 'a cat'");
     assert!(
         !quiet.contains("waiting") && !quiet.contains("进度"),
         "{quiet:?}"
@@ -846,5 +848,5 @@ fn models_json_is_the_whole_list() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|m| m["id"] == "sora-2"));
+        .any(|m| m["id"] == "video-chat"));
 }

@@ -99,7 +99,7 @@ fn every_flag(tools: &str, tool_choice: &str) -> Vec<String> {
     [
         "chat",
         "-m",
-        "sora-2",
+        "video-chat",
         "-s",
         "be brief",
         "--temperature",
@@ -183,7 +183,7 @@ fn every_cli_request_validates_against_the_spec() {
 
     let (stdout, stderr, code) = prism.run(&["models"]);
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout, "sora-2\ngpt-4o-mini\n");
+    assert_eq!(stdout, "veo3.1-fast\ngpt-4o-mini\n");
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn the_libraries_typed_requests_validate() {
             .seed(-1)
             .presence_penalty(0.1)
             .frequency_penalty(0.1)
-            .logit_bias("1", 2.0)
+            .logit_bias("1", 2)
             .user("u")
             .json_object()
             .include_usage(true)

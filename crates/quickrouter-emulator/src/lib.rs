@@ -1,10 +1,10 @@
 //! A local QuickRouter emulator: an HTTP/1.1 server on loopback that behaves like the relays of
-//! this family (new-api / one-api forks, LiteLLM, sora2api-style video relays), misbehaviour
+//! this family (new-api / one-api forks, LiteLLM, relays that serve video through chat), misbehaviour
 //! included, so every layer of quickrouter is tested against it and a newcomer can try the CLI
 //! without an API key.
 //!
 //! It serves `POST {prefix}/chat/completions` (JSON and SSE), `GET {prefix}/models`, and
-//! `GET /files/NAME` (the media its sora-2 answers link to: any GET path ending in `.mp4`, `.webp`, `.mov`
+//! `GET /files/NAME` (the media its video-chat answers link to: any GET path ending in `.mp4`, `.webp`, `.mov`
 //! serves deterministic bytes named by its last segment, see [`media_bytes`]). Any path prefix is accepted (the
 //! usual one is `/v1`), so a client's base-URL prefix handling can be checked in the recorded
 //! requests. Only `Authorization: Bearer KEY` with the configured key is accepted on the API paths;
@@ -18,17 +18,17 @@
 //! |---|---|
 //! | any other, e.g. `gpt-4o-mini` | `You said: PROMPT`, word by word; honours `n`, `max_tokens` (words), `stop`, `stream_options.include_usage` |
 //! | `long` | `max_tokens` words (default 10000), for benchmarks |
-//! | `sora-2` | queue note and progress in `reasoning_content` (`排队中`, `🏃 进度 36..`, `Progress 76%`), keep-alive comments, pauses, CRLF lines, then `[▶ 点击查看视频](…/files/TASK.mp4)` and a `.webp` thumbnail |
-//! | `sora-2-inline` | the same with progress in `content` |
-//! | `sora-2-fail` | progress, then `❌ 生成失败 … Failure reason: … content policies` with HTTP 200 |
-//! | `sora-2-error` | progress, then an in-band `data: {"error": …}` |
+//! | `video-chat` | queue note and progress in `reasoning_content` (`排队中`, `🏃 进度 36..`, `Progress 76%`), keep-alive comments, pauses, CRLF lines, then `[▶ 点击查看视频](…/files/TASK.mp4)` and a `.webp` thumbnail |
+//! | `video-chat-inline` | the same with progress in `content` |
+//! | `video-chat-fail` | progress, then `❌ 生成失败 … Failure reason: … content policies` with HTTP 200 |
+//! | `video-chat-error` | progress, then an in-band `data: {"error": …}` |
 //! | `media-links` | links to media with hostile names (`../../x.mp4`, encoded slashes, a duplicate name) |
 //! | `tools` | two parallel tool calls, arguments split into 5-byte pieces interleaved by `index` |
 //! | `quirks` | unknown fields, `null`s, `STOP`, `data:` with no space, `event:`/`id:`/`retry:` lines, `choices: []` and `null`, comments |
 //! | `json-for-stream` | a whole JSON completion even to a stream request |
 //! | `sse-as-json` | an event stream labelled `application/json` |
 //! | `error-200` | HTTP 200 with a JSON error body |
-//! | `slow-keepalive` | keep-alive comments and silences of the sora step pause, then a normal end |
+//! | `slow-keepalive` | keep-alive comments and silences of the video step pause, then a normal end |
 //! | `fault-429-then-ok` | 429 with `Retry-After: 1`, then success |
 //! | `fault-429-long` | 429 with `Retry-After: 3600` |
 //! | `fault-429-quota` | 429 `insufficient_quota` |
@@ -65,5 +65,6 @@
 
 pub mod scenario;
 mod server;
+pub mod video;
 
 pub use server::{media_bytes, Emulator, Options, RecordedRequest};

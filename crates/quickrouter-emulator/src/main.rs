@@ -1,15 +1,15 @@
-//! `cargo run -p quickrouter-emulator -- [--port PORT] [--api-key KEY] [--sora-step-ms MS] [--split N]`
+//! `cargo run -p quickrouter-emulator -- [--port PORT] [--api-key KEY] [--step-ms MS] [--split N]`
 
 use std::time::Duration;
 
 use quickrouter_emulator::{Emulator, Options};
 
 const USAGE: &str =
-    "usage: quickrouter-emulator [--port PORT] [--api-key KEY] [--sora-step-ms MS] [--split N]
+    "usage: quickrouter-emulator [--port PORT] [--api-key KEY] [--step-ms MS] [--split N]
 
   --port PORT        port on 127.0.0.1 (default 8787; 0 = any free port)
   --api-key KEY      the only key accepted (default sk-emulator)
-  --sora-step-ms MS  pause between sora-2 progress steps (default 400)
+  --step-ms MS  pause between video-chat progress steps (default 400)
   --split N          write streams in pieces of 1..=N bytes";
 
 fn main() -> std::process::ExitCode {
@@ -27,10 +27,10 @@ fn main() -> std::process::ExitCode {
                     .map_err(|e| format!("--port: {e}"))
             }),
             "--api-key" => value("--api-key").map(|v| options.api_key = v),
-            "--sora-step-ms" => value("--sora-step-ms").and_then(|v| {
+            "--step-ms" => value("--step-ms").and_then(|v| {
                 v.parse()
-                    .map(|ms| options.sora_step = Duration::from_millis(ms))
-                    .map_err(|e| format!("--sora-step-ms: {e}"))
+                    .map(|ms| options.video_step = Duration::from_millis(ms))
+                    .map_err(|e| format!("--step-ms: {e}"))
             }),
             "--split" => value("--split").and_then(|v| {
                 v.parse()
@@ -56,7 +56,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     println!("quickrouter-emulator listening on {}", emulator.base_url());
-    println!("try: QUICKROUTER_BASE_URL={} QUICKROUTER_API_KEY={} quickrouter chat -m sora-2 'a cat surfing'", emulator.base_url(), emulator.api_key());
+    println!("try: QUICKROUTER_BASE_URL={} QUICKROUTER_API_KEY={} quickrouter chat -m video-chat 'a cat surfing'", emulator.base_url(), emulator.api_key());
     loop {
         std::thread::park();
     }

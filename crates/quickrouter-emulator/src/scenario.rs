@@ -47,7 +47,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn json(status: u16, body: Value) -> Self {
+    pub(crate) fn json(status: u16, body: Value) -> Self {
         Self {
             status,
             headers: Vec::new(),
@@ -83,27 +83,29 @@ pub struct Context<'a> {
     pub request_id: &'a str,
     /// How many requests for this model came before this one.
     pub attempt: u64,
-    /// The pause between sora-2 progress steps.
-    pub sora_step: Duration,
+    /// The pause between video-chat progress steps.
+    pub video_step: Duration,
     /// The request's `Authorization` header, as received.
     pub authorization: &'a str,
+    /// The request's `Range` header, if any.
+    pub range: Option<&'a str>,
 }
 
 /// Every scenario, by model name, with a line on what it does (served by `GET /v1/models`).
 pub const SCENARIOS: &[(&str, &str)] = &[
     ("gpt-4o-mini", "ordinary text: `You said: PROMPT`, word by word; honours n, max_tokens, stop, include_usage (any unknown model does the same)"),
     ("long", "ordinary text of max_tokens words (default 10000): for benchmarks"),
-    ("sora-2", "video job: queue and progress in reasoning_content, keep-alives, pauses, CRLF, then a markdown link to an .mp4 and a .webp thumbnail"),
-    ("sora-2-inline", "video job with progress in content (`Progress 76%`), as some relays do"),
-    ("sora-2-fail", "video job that fails with a content policy text after HTTP 200"),
-    ("sora-2-error", "video job that fails with an in-band `data: {\"error\": ...}` event"),
+    ("video-chat", "video job: queue and progress in reasoning_content, keep-alives, pauses, CRLF, then a markdown link to an .mp4 and a .webp thumbnail"),
+    ("video-chat-inline", "video job with progress in content (`Progress 76%`), as some relays do"),
+    ("video-chat-fail", "video job that fails with a content policy text after HTTP 200"),
+    ("video-chat-error", "video job that fails with an in-band `data: {\"error\": ...}` event"),
     ("media-links", "an answer linking media by hostile names (`../../x.mp4`, encoded slashes, a duplicate), for download tests"),
     ("tools", "two parallel tool calls whose arguments arrive split across many chunks, by index"),
     ("quirks", "unknown fields, nulls, STOP, `data:` without a space, event/id/retry lines, empty choices, comments"),
     ("json-for-stream", "a whole JSON completion even when a stream was asked for (relays that ignore `stream`)"),
     ("error-200", "HTTP 200 with a JSON error body, stream or not"),
     ("sse-as-json", "an event stream labelled `Content-Type: application/json`"),
-    ("slow-keepalive", "a stream with keep-alive comments and silences (the sora step pause) that completes"),
+    ("slow-keepalive", "a stream with keep-alive comments and silences (the video step pause) that completes"),
     ("fault-429-then-ok", "429 with Retry-After: 1, then success"),
     ("fault-429-long", "429 with Retry-After: 3600 (over the client's cap)"),
     ("fault-429-quota", "429 insufficient_quota (never retried)"),
@@ -129,10 +131,10 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
     match model {
         "long" if ctx.stream => long_stream(ctx),
         "long" => text(ctx, long_text(ctx)),
-        "sora-2" => sora(ctx, SoraEnd::Video, false),
-        "sora-2-inline" => sora(ctx, SoraEnd::Video, true),
-        "sora-2-fail" => sora(ctx, SoraEnd::PolicyFailure, false),
-        "sora-2-error" => sora(ctx, SoraEnd::ErrorEvent, false),
+        "video-chat" => chat_video(ctx, ChatVideoEnd::Video, false),
+        "video-chat-inline" => chat_video(ctx, ChatVideoEnd::Video, true),
+        "video-chat-fail" => chat_video(ctx, ChatVideoEnd::PolicyFailure, false),
+        "video-chat-error" => chat_video(ctx, ChatVideoEnd::ErrorEvent, false),
         "tools" => tools(ctx),
         "media-links" => {
             let o = ctx.origin;
@@ -472,7 +474,7 @@ fn text(ctx: &Context<'_>, full: String) -> Answer {
     end_stream(ctx, steps, completion_words, false)
 }
 
-enum SoraEnd {
+enum ChatVideoEnd {
     Video,
     PolicyFailure,
     ErrorEvent,
@@ -487,11 +489,11 @@ fn task_id(ctx: &Context<'_>) -> String {
     format!("task_{:012x}", hash & 0xffff_ffff_ffff)
 }
 
-/// A sora-2 video job streamed like sora2api-style relays do: CRLF lines, keep-alive comments,
+/// A video job streamed through chat as relays of that kind do: CRLF lines, keep-alive comments,
 /// queue and progress notes, long pauses, then a markdown link to the video.
-fn sora(ctx: &Context<'_>, end: SoraEnd, inline: bool) -> Answer {
+fn chat_video(ctx: &Context<'_>, end: ChatVideoEnd, inline: bool) -> Answer {
     let task = task_id(ctx);
-    let step = ctx.sora_step;
+    let step = ctx.video_step;
     let delta = |text: &str| {
         if inline {
             json!({"content": text})
@@ -525,7 +527,7 @@ fn sora(ctx: &Context<'_>, end: SoraEnd, inline: bool) -> Answer {
     steps.push(data(&one(delta("Progress 76%\n")), true));
     steps.push(Step::Pause(step));
     match end {
-        SoraEnd::Video => {
+        ChatVideoEnd::Video => {
             steps.push(data(&one(delta("✅ 视频生成完成\n")), true));
             let video = format!("{}/files/{task}.mp4", ctx.origin);
             let thumb = format!("{}/files/{task}.webp", ctx.origin);
@@ -538,7 +540,7 @@ fn sora(ctx: &Context<'_>, end: SoraEnd, inline: bool) -> Answer {
                 true,
             ));
         }
-        SoraEnd::PolicyFailure => {
+        ChatVideoEnd::PolicyFailure => {
             let text =
                 "❌ 生成失败\n\nFailure reason: This content may violate our content policies.";
             steps.push(data(
@@ -549,8 +551,8 @@ fn sora(ctx: &Context<'_>, end: SoraEnd, inline: bool) -> Answer {
                 true,
             ));
         }
-        SoraEnd::ErrorEvent => {
-            let error = json!({"error": {"message": format!("视频生成失败: upstream task {task} failed"), "type": "sora_error", "code": "generation_failed"}});
+        ChatVideoEnd::ErrorEvent => {
+            let error = json!({"error": {"message": format!("视频生成失败: upstream task {task} failed"), "type": "video_chat_error", "code": "generation_failed"}});
             steps.push(data(&error, true));
             return Answer::sse(steps);
         }
@@ -682,7 +684,7 @@ fn slow_keepalive(ctx: &Context<'_>) -> Answer {
     for (i, word) in ["still", " here", " at", " the", " end"].iter().enumerate() {
         if i > 0 {
             for _ in 0..3 {
-                steps.push(Step::Pause(ctx.sora_step));
+                steps.push(Step::Pause(ctx.video_step));
                 steps.push(Step::Write(Bytes::from_static(b": keep-alive\n\n")));
             }
         }

@@ -25,8 +25,8 @@ pub struct Options {
     pub api_key: String,
     /// The port on 127.0.0.1 (0: any free port).
     pub port: u16,
-    /// The pause between sora-2 progress steps (and slow-keepalive's silences).
-    pub sora_step: Duration,
+    /// The pause between video-chat progress steps (and slow-keepalive's silences).
+    pub video_step: Duration,
     /// Write every streamed body in pieces of 1..=N bytes.
     pub split: Option<usize>,
     /// Seed of the piece sizes.
@@ -38,7 +38,7 @@ impl Default for Options {
         Self {
             api_key: "sk-emulator".to_owned(),
             port: 0,
-            sora_step: Duration::from_millis(400),
+            video_step: Duration::from_millis(400),
             split: None,
             seed: 1,
         }
@@ -52,10 +52,14 @@ pub struct RecordedRequest {
     pub method: String,
     /// The path, without the query.
     pub path: String,
+    /// The query (after `?`), empty if none.
+    pub query: String,
     /// The headers, names lower-case, in arrival order.
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Bytes,
+    /// The request id the emulator answered with (`x-request-id`).
+    pub request_id: String,
 }
 
 impl RecordedRequest {
@@ -79,6 +83,7 @@ struct Shared {
     records: Mutex<Vec<RecordedRequest>>,
     attempts: Mutex<HashMap<String, u64>>,
     counter: AtomicU64,
+    tasks: crate::video::Tasks,
 }
 
 /// A running emulator. It serves until dropped.
@@ -109,6 +114,7 @@ impl Emulator {
             records: Mutex::new(Vec::new()),
             attempts: Mutex::new(HashMap::new()),
             counter: AtomicU64::new(0),
+            tasks: crate::video::Tasks::default(),
         });
         let (shutdown, stop) = oneshot::channel();
         let state = shared.clone();
@@ -152,6 +158,11 @@ impl Emulator {
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.records.lock().unwrap().clone()
+    }
+
+    /// How many video creates `model` has received.
+    pub fn video_creates(&self, model: &str) -> u64 {
+        self.shared.tasks.creates(model)
     }
 
     /// Requests received so far whose path ends with `suffix`.
@@ -221,6 +232,12 @@ async fn handle(
     let request_id = format!("2026112418{n:06}emu");
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let range = req
+        .headers()
+        .get("range")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
@@ -252,8 +269,10 @@ async fn handle(
     shared.records.lock().unwrap().push(RecordedRequest {
         method: method.clone(),
         path: path.clone(),
+        query: query.clone(),
         headers,
         body: body.clone(),
+        request_id: request_id.clone(),
     });
 
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -270,16 +289,25 @@ async fn handle(
         origin: &shared.origin,
         request_id: &request_id,
         attempt,
-        sora_step: shared.options.sora_step,
+        video_step: shared.options.video_step,
         authorization: &authorization,
+        range: range.as_deref(),
     };
 
     let answer = if method == "GET" && media_bytes(&path).is_some() {
-        // Media by the last path segment, wherever it is linked from.
-        return Ok(file(
-            path.rsplit('/').next().unwrap_or_default(),
-            &request_id,
-        ));
+        // Media by the last path segment, wherever it is linked from (no key needed).
+        let relative = match path.find("/files/") {
+            Some(at) => &path[at + "/files/".len()..],
+            None => path.rsplit('/').next().unwrap_or_default(),
+        };
+        crate::video::media(&shared.tasks, relative, range.as_deref())
+    } else if let Some(answer) = authorized
+        .then(|| crate::video::route(&shared.tasks, &method, &path, &query, &ctx))
+        .flatten()
+    {
+        answer
+    } else if !authorized && crate::video::route_exists(&path) {
+        scenario::unauthorized(&ctx)
     } else if path.ends_with("/chat/completions") && method == "POST" {
         if !authorized {
             scenario::unauthorized(&ctx)
@@ -385,7 +413,7 @@ async fn write_steps(
     }
 }
 
-/// The media a sora-2 answer links to: deterministic bytes, so downloads can be compared.
+/// The media a video-chat answer links to: deterministic bytes, so downloads can be compared.
 pub fn media_bytes(name: &str) -> Option<(&'static str, Vec<u8>)> {
     let (content_type, magic): (&str, &[u8]) = match name.rsplit_once('.')?.1 {
         "mp4" => (
@@ -410,24 +438,4 @@ pub fn media_bytes(name: &str) -> Option<(&'static str, Vec<u8>)> {
         out.extend_from_slice(&state.to_le_bytes());
     }
     Some((content_type, out))
-}
-
-fn file(name: &str, request_id: &str) -> Response<ChannelBody> {
-    let (tx, rx) = mpsc::channel(1);
-    let (status, content_type) = match media_bytes(name) {
-        Some((content_type, bytes)) => {
-            let _ = tx.try_send(Ok(Frame::data(Bytes::from(bytes))));
-            (200, content_type)
-        }
-        None => {
-            let _ = tx.try_send(Ok(Frame::data(Bytes::from_static(b"not found"))));
-            (404, "text/plain")
-        }
-    };
-    Response::builder()
-        .status(status)
-        .header("content-type", content_type)
-        .header("x-request-id", request_id)
-        .body(ChannelBody(rx))
-        .expect("a valid response")
 }

@@ -1,252 +1,29 @@
-//! The HTTP layer: base URL, auth, headers, timeouts, retries, error mapping.
+//! The HTTP client: sends a [`Request`], applies auth, headers, timeouts and the retry policy,
+//! and hands back a [`Response`] whose body has the form the request expected.
 //!
-//! It sends bodies it is given as bytes and hands back bytes or an [`EventStream`]; it knows
-//! nothing of the API's types.
+//! It knows nothing of the API's types. Diagnostics go to `tracing`: a `request` span per call
+//! (method, path, attempt), `debug` events for the request and response lines and headers (the
+//! key redacted), an `info` event for each response's status and request id, and a `warn` event
+//! for each retry with its delay and reason. Bodies are never logged.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT,
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, USER_AGENT,
 };
-use reqwest::Method;
 use tokio::time::Instant;
+use tracing::Instrument;
 
-use crate::error::{snippet, ApiError, Error, Result, StreamError, TimeoutKind};
+use crate::config::{header_lines, ApiKey, Config, USER_AGENT_VALUE};
+use crate::error::{snippet, ApiError, ApiErrorKind, Error, Result, TimeoutKind};
+use crate::request::{Expect, PartValue, Request, RequestBody, Resend};
+use crate::response::{request_id_header, Body, Response};
 use crate::retry;
-use crate::sse::{SseDecoder, DEFAULT_MAX_EVENT_SIZE};
-use crate::stream::{ByteStream, EventStream};
-
-/// The default base URL.
-pub const DEFAULT_BASE_URL: &str = "https://api.quickrouter.ai/v1";
-/// The default whole-request timeout (and the default idle timeout of streams).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-/// The `User-Agent` sent with every request.
-pub const USER_AGENT_VALUE: &str = concat!("quickrouter/", env!("CARGO_PKG_VERSION"));
-/// The default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// An API key. Its `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(Arc<str>);
-
-impl ApiKey {
-    /// Wrap a key.
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(Arc::from(key.into()))
-    }
-
-    /// The key itself, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey([redacted])")
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-/// A function that receives trace lines (request and response lines and headers), with the
-/// `Authorization` value already redacted.
-pub type TraceFn = Arc<dyn Fn(&str) + Send + Sync>;
-
-/// How a [`HttpClient`] talks to the server.
-#[derive(Clone)]
-pub struct Config {
-    /// The base URL; a path prefix is kept (`{base}/chat/completions`).
-    pub base_url: String,
-    /// Sent as `Authorization: Bearer KEY` when set.
-    pub api_key: Option<ApiKey>,
-    /// Sent as `X-Forwarded-Host` when set.
-    pub forwarded_host: Option<String>,
-    /// Sent with every request.
-    pub headers: HeaderMap,
-    /// The whole request, per attempt (for a stream: until the response head arrives).
-    pub timeout: Duration,
-    /// Connecting, per attempt.
-    pub connect_timeout: Duration,
-    /// The longest silence between two pieces of a stream.
-    pub idle_timeout: Duration,
-    /// Retries after the first try.
-    pub max_retries: u32,
-    /// An optional limit on the total time of all attempts and waits.
-    pub deadline: Option<Duration>,
-    /// The largest event a stream may carry.
-    pub max_event_size: usize,
-    /// Where trace lines go (the CLI's `--verbose`), if anywhere.
-    pub trace: Option<TraceFn>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            base_url: DEFAULT_BASE_URL.to_owned(),
-            api_key: None,
-            forwarded_host: None,
-            headers: HeaderMap::new(),
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            idle_timeout: DEFAULT_TIMEOUT,
-            max_retries: retry::DEFAULT_MAX_RETRIES,
-            deadline: None,
-            max_event_size: DEFAULT_MAX_EVENT_SIZE,
-            trace: None,
-        }
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key)
-            .field("forwarded_host", &self.forwarded_host)
-            .field("headers", &redacted_headers(&self.headers))
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("idle_timeout", &self.idle_timeout)
-            .field("max_retries", &self.max_retries)
-            .field("deadline", &self.deadline)
-            .field("max_event_size", &self.max_event_size)
-            .field("trace", &self.trace.is_some())
-            .finish()
-    }
-}
-
-/// Per-request overrides of the client's settings.
-#[derive(Clone, Debug, Default)]
-pub struct RequestOptions {
-    /// Extra headers for this request (they replace the client's of the same name).
-    pub headers: HeaderMap,
-    /// The whole-request timeout.
-    pub timeout: Option<Duration>,
-    /// The idle timeout of a stream.
-    pub idle_timeout: Option<Duration>,
-    /// Retries after the first try.
-    pub max_retries: Option<u32>,
-    /// The total deadline.
-    pub deadline: Option<Duration>,
-}
-
-/// One request to send.
-#[derive(Clone, Debug)]
-pub struct Request {
-    /// GET, POST, ...
-    pub method: Method,
-    /// The path under the base URL, e.g. `/chat/completions`.
-    pub path: String,
-    /// A JSON body, already serialized.
-    pub body: Option<Bytes>,
-    /// Whether the answer is an event stream (sets `Accept: text/event-stream`).
-    pub stream: bool,
-    /// Per-request overrides.
-    pub options: RequestOptions,
-}
-
-impl Request {
-    /// A GET of `path`.
-    pub fn get(path: impl Into<String>) -> Self {
-        Self {
-            method: Method::GET,
-            path: path.into(),
-            body: None,
-            stream: false,
-            options: Default::default(),
-        }
-    }
-
-    /// A POST of a JSON `body` to `path`.
-    pub fn post_json(path: impl Into<String>, body: impl Into<Bytes>) -> Self {
-        Self {
-            method: Method::POST,
-            path: path.into(),
-            body: Some(body.into()),
-            stream: false,
-            options: Default::default(),
-        }
-    }
-
-    /// Ask for an event stream.
-    pub fn streaming(mut self, stream: bool) -> Self {
-        self.stream = stream;
-        self
-    }
-
-    /// Per-request overrides.
-    pub fn options(mut self, options: RequestOptions) -> Self {
-        self.options = options;
-        self
-    }
-}
-
-/// A successful response: its head, and its body (read in full, or a stream).
-#[derive(Debug)]
-pub struct Response {
-    /// The HTTP status.
-    pub status: u16,
-    /// The response headers.
-    pub headers: HeaderMap,
-    /// How many attempts it took (1 when the first succeeded).
-    pub attempts: u32,
-    body: Body,
-}
-
-enum Body {
-    Full(Bytes),
-    /// An event stream, primed: its first event (if any) has arrived.
-    Events(Box<EventStream>),
-}
-
-impl fmt::Debug for Body {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Body::Full(bytes) => write!(f, "Full({} bytes)", bytes.len()),
-            Body::Events(_) => f.write_str("Events"),
-        }
-    }
-}
-
-impl Response {
-    /// The request id the server gave (`x-request-id`, `X-Oneapi-Request-Id`).
-    pub fn request_id(&self) -> Option<&str> {
-        request_id_header(&self.headers)
-    }
-
-    /// Whether the body is an event stream (a stream request can be answered with one JSON
-    /// document by relays that ignore `stream: true`).
-    pub fn is_event_stream(&self) -> bool {
-        matches!(self.body, Body::Events(_))
-    }
-
-    /// The body read whole (a non-stream request, or a stream request answered with JSON).
-    pub async fn bytes(self) -> Result<Bytes> {
-        match self.body {
-            Body::Full(bytes) => Ok(bytes),
-            Body::Events(_) => Err(Error::Config(
-                "this response is an event stream: read it with events()".into(),
-            )),
-        }
-    }
-
-    /// The events of a stream request.
-    pub fn events(self) -> EventStream {
-        match self.body {
-            Body::Events(events) => *events,
-            Body::Full(bytes) => EventStream::from_bytes(bytes),
-        }
-    }
-}
+use crate::sse::SseDecoder;
+use crate::stream::{with_idle_timeout, ByteStream, EventStream};
 
 /// The HTTP client: cheap to clone, `Send + Sync`.
 #[derive(Clone)]
@@ -257,6 +34,7 @@ pub struct HttpClient {
 struct Inner {
     http: reqwest::Client,
     config: Config,
+    origin: String,
 }
 
 impl fmt::Debug for HttpClient {
@@ -268,10 +46,12 @@ impl fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// A client with its own connection pool (rustls with the ring provider).
+    /// A client with its own connection pool (rustls with the ring provider). Redirects are
+    /// followed within the API's origin only (see [`Error::Redirect`]).
     pub fn new(config: Config) -> Result<Self> {
         let http = plain_client_builder()
             .connect_timeout(config.connect_timeout)
+            .redirect(same_origin_redirects())
             .build()
             .map_err(|e| {
                 Error::Config(format!("could not build the HTTP client: {}", chain(&e)))
@@ -279,7 +59,8 @@ impl HttpClient {
         Self::with_http_client(config, http)
     }
 
-    /// A client over a `reqwest::Client` the program already has (its timeouts and TLS apply).
+    /// A client over a `reqwest::Client` the program already has (its timeouts, TLS and redirect
+    /// policy apply).
     pub fn with_http_client(config: Config, http: reqwest::Client) -> Result<Self> {
         let base = config.base_url.trim_end_matches('/');
         let parsed = reqwest::Url::parse(base)
@@ -289,14 +70,29 @@ impl HttpClient {
                 "invalid base URL {base:?}: the scheme must be http or https"
             )));
         }
+        let origin = origin_of(&parsed);
         Ok(Self {
-            inner: Arc::new(Inner { http, config }),
+            inner: Arc::new(Inner {
+                http,
+                config,
+                origin,
+            }),
         })
     }
 
     /// The settings.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The API's origin, `scheme://host:port`: the only one that gets the key and headers.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    /// Whether `url` belongs to the API's origin.
+    pub fn is_same_origin(&self, url: &str) -> bool {
+        reqwest::Url::parse(url).is_ok_and(|u| origin_of(&u) == self.inner.origin)
     }
 
     /// The full URL of `path`.
@@ -308,9 +104,22 @@ impl HttpClient {
         )
     }
 
-    /// Send `request`, retrying as the policy says (see [`crate::retry`]). A non-stream body is
-    /// read in full before this returns; a stream's body is handed over unread.
+    /// Send `request`, retrying as the policy says (see [`crate::retry`] and [`Resend`]).
+    ///
+    /// A document is read in full before this returns; an event stream is primed (its first
+    /// event awaited, so one that breaks before it is retried); a byte stream is handed over
+    /// unread. A 2xx JSON document with a top-level `error` is an error.
     pub async fn send(&self, request: &Request) -> Result<Response> {
+        let span = tracing::info_span!(
+            "request",
+            method = %request.method,
+            path = %request.path,
+            attempt = tracing::field::Empty,
+        );
+        self.send_in_span(request).instrument(span).await
+    }
+
+    async fn send_in_span(&self, request: &Request) -> Result<Response> {
         let config = &self.inner.config;
         let options = &request.options;
         let max_retries = options.max_retries.unwrap_or(config.max_retries);
@@ -321,6 +130,7 @@ impl HttpClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            tracing::Span::current().record("attempt", attempt);
             let result = match deadline {
                 Some(at) => match tokio::time::timeout_at(at, self.attempt(request)).await {
                     Ok(result) => result,
@@ -329,7 +139,7 @@ impl HttpClient {
                 None => self.attempt(request).await,
             };
             let result = match result {
-                Ok(response) => self.prime(response, deadline).await,
+                Ok(response) => prime(response, deadline).await,
                 Err(error) => Err(error),
             };
             let error = match result {
@@ -339,79 +149,74 @@ impl HttpClient {
                 }
                 Err(error) => error,
             };
-            if attempt > max_retries || !retry::should_retry(&error) {
-                return Err(error);
+            let may_resend = match request.resend {
+                Resend::Policy => retry::should_retry(&error),
+                Resend::OnlyIfNotReceived => not_received(&error),
+            };
+            let unconfirmed = |error: Error| match request.resend {
+                Resend::OnlyIfNotReceived if may_have_been_received(&error) => {
+                    Error::Unconfirmed(Box::new(error))
+                }
+                _ => error,
+            };
+            if attempt > max_retries || !may_resend {
+                return Err(unconfirmed(error));
             }
             let Some(wait) = retry::delay(attempt - 1, error.retry_after()) else {
-                return Err(error);
+                return Err(unconfirmed(error));
             };
             if deadline.is_some_and(|at| Instant::now() + wait >= at) {
-                return Err(error);
+                return Err(unconfirmed(error));
             }
-            self.trace(&format!(
-                "* retrying in {:.3}s after: {error}",
-                wait.as_secs_f64()
-            ));
+            tracing::warn!(
+                delay_ms = wait.as_millis() as u64,
+                reason = %error,
+                "retrying"
+            );
             tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// Wait for a stream's first event, so that a stream that breaks before it (nothing was
-    /// delivered yet) is retried like a failed request. Only the idle timeout (and the deadline)
-    /// bound this wait: a video job may be silent for minutes before its first event.
-    async fn prime(&self, mut response: Response, deadline: Option<Instant>) -> Result<Response> {
-        let Body::Events(events) = &mut response.body else {
-            return Ok(response);
-        };
-        let primed = match deadline {
-            Some(at) => tokio::time::timeout_at(at, events.prime())
-                .await
-                .unwrap_or(Err(Error::Timeout(TimeoutKind::Deadline))),
-            None => events.prime().await,
-        };
-        match primed {
-            Ok(()) => Ok(response),
-            Err(mut error) => {
-                if let Error::Stream(StreamError::ErrorEvent(api)) = &mut error {
-                    if api.request_id.is_none() {
-                        api.request_id = response.request_id().map(str::to_owned);
-                    }
-                }
-                Err(error)
-            }
         }
     }
 
     async fn attempt(&self, request: &Request) -> Result<Response> {
         let config = &self.inner.config;
         let options = &request.options;
-        let url = self.url(&request.path);
+        let mut url = reqwest::Url::parse(&self.url(&request.path))
+            .map_err(|e| Error::Config(format!("invalid URL for {:?}: {e}", request.path)))?;
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&request.query);
+        }
         let headers = self.headers(request)?;
-        if config.trace.is_some() {
-            self.trace(&format!("> {} {url}", request.method));
-            for line in header_lines(&headers) {
-                self.trace(&format!("> {line}"));
-            }
+        tracing::debug!(target: "quickrouter::http", "> {} {url}", request.method);
+        for line in header_lines(&headers) {
+            tracing::debug!(target: "quickrouter::http", "> {line}");
         }
         let mut builder = self
             .inner
             .http
-            .request(request.method.clone(), &url)
+            .request(request.method.clone(), url)
             .headers(headers);
-        if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
+        match &request.body {
+            RequestBody::None => {}
+            RequestBody::Json(body) => builder = builder.body(body.clone()),
+            RequestBody::Multipart(parts) => builder = builder.multipart(form(parts).await?),
         }
         let timeout = options.timeout.unwrap_or(config.timeout);
         let idle_timeout = options.idle_timeout.unwrap_or(config.idle_timeout);
         let exchange = async {
-            let response = builder.send().await.map_err(|e| send_error(&e))?;
+            let response = builder.send().await.map_err(send_error)?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            if config.trace.is_some() {
-                self.trace(&format!("< {:?} {}", response.version(), response.status()));
-                for line in header_lines(&headers) {
-                    self.trace(&format!("< {line}"));
-                }
+            tracing::debug!(target: "quickrouter::http", "< {:?} {}", response.version(), response.status());
+            for line in header_lines(&headers) {
+                tracing::debug!(target: "quickrouter::http", "< {line}");
+            }
+            tracing::info!(
+                status,
+                request_id = request_id_header(&headers).unwrap_or_default(),
+                "response"
+            );
+            if (300..400).contains(&status) {
+                return self.redirect(request, status, headers);
             }
             if !(200..300).contains(&status) {
                 let body = response.bytes().await.unwrap_or_default();
@@ -422,54 +227,74 @@ impl HttpClient {
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.contains("json"));
-            if request.stream && !is_json {
-                let bytes: ByteStream =
-                    Box::pin(response.bytes_stream().map_err(|e| body_error(&e)));
+            let body: ByteStream = Box::pin(response.bytes_stream().map_err(body_error));
+            let body = with_idle_timeout(body, idle_timeout);
+            let events = |body: ByteStream| {
                 let decoder = SseDecoder::with_max_event_size(config.max_event_size);
-                let body = Body::Events(Box::new(EventStream::new(
-                    bytes,
-                    decoder,
-                    Some(idle_timeout),
-                )));
-                return Ok(Response {
-                    status,
-                    headers,
-                    attempts: 0,
-                    body,
-                });
-            }
-            // A full body: read it inside the timeout, so a slow body is retried like a slow head.
-            let bytes = response.bytes().await.map_err(|e| send_error(&e))?;
-            if memchr::memmem::find(&bytes, b"\"error\"").is_some() {
-                // An error in disguise: a JSON error body with a 2xx status (also the answer some
-                // relays give a stream request). It is an error, not retried: the relay did answer,
-                // and a video job may have been billed. Anything else is handed over whole (a
-                // stream request answered this way: see `Response::is_event_stream`).
-                let mut error =
-                    ApiError::from_body(Some(status), &scrub(&bytes, config.api_key.as_ref()));
-                if error
-                    .body
-                    .as_ref()
-                    .is_some_and(|b| b.get("error").is_some_and(|e| !e.is_null()))
-                {
-                    if let Some(id) = request_id_header(&headers) {
-                        error.request_id = Some(id.to_owned());
+                let events = EventStream::new(body, decoder, None)
+                    .with_request_id(request_id_header(&headers).map(str::to_owned));
+                Body::Events(Box::new(events))
+            };
+            let body = match request.expect {
+                Expect::Bytes => Body::Stream(body),
+                Expect::Events if !is_json => events(body),
+                Expect::Events => {
+                    // Labelled JSON: one document from a relay that ignored `stream: true`, or an
+                    // event stream mislabelled. The first piece decides, once, here.
+                    let (first, rest) = first_piece(body).await?;
+                    if EventStream::looks_like_sse(&first) {
+                        let replay: ByteStream = Box::pin(futures_util::StreamExt::chain(
+                            futures_util::stream::iter([Ok(first)]),
+                            rest,
+                        ));
+                        events(replay)
+                    } else {
+                        let bytes = read_rest(first, rest).await?;
+                        document(status, &headers, bytes, config)?
                     }
-                    error.should_retry = Some(false);
-                    return Err(Error::Api(Box::new(error)));
                 }
-            }
+                Expect::Document => {
+                    // Read inside the timeout, so a slow body is retried like a slow head.
+                    let bytes = read_rest(Bytes::new(), body).await?;
+                    document(status, &headers, bytes, config)?
+                }
+            };
             Ok(Response {
                 status,
                 headers,
                 attempts: 0,
-                body: Body::Full(bytes),
+                body,
             })
         };
         match tokio::time::timeout(timeout, exchange).await {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout(TimeoutKind::Request)),
         }
+    }
+
+    /// A 3xx the redirect policy did not follow (it pointed to another origin). A byte download
+    /// gets it back, to fetch the target without credentials; anything else is refused.
+    fn redirect(&self, request: &Request, status: u16, headers: HeaderMap) -> Result<Response> {
+        let location = headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let target = reqwest::Url::parse(&self.url(&request.path))
+            .and_then(|base| base.join(location))
+            .map(|u| origin_of(&u))
+            .unwrap_or_else(|_| location.to_owned());
+        if request.expect == Expect::Bytes && !location.is_empty() {
+            return Ok(Response {
+                status,
+                headers,
+                attempts: 0,
+                body: Body::Full(Bytes::new()),
+            });
+        }
+        Err(Error::Redirect {
+            from: self.inner.origin.clone(),
+            to: target,
+        })
     }
 
     fn headers(&self, request: &Request) -> Result<HeaderMap> {
@@ -482,13 +307,15 @@ impl HttpClient {
         headers
             .entry(USER_AGENT)
             .or_insert(HeaderValue::from_static(USER_AGENT_VALUE));
-        let accept = if request.stream {
-            "text/event-stream"
-        } else {
-            "application/json"
+        let accept = match request.expect {
+            Expect::Events => "text/event-stream",
+            Expect::Document => "application/json",
+            Expect::Bytes => "*/*",
         };
-        headers.insert(ACCEPT, HeaderValue::from_static(accept));
-        if request.body.is_some() {
+        headers
+            .entry(ACCEPT)
+            .or_insert(HeaderValue::from_static(accept));
+        if matches!(request.body, RequestBody::Json(_)) {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         if let Some(key) = &config.api_key {
@@ -506,11 +333,121 @@ impl HttpClient {
         }
         Ok(headers)
     }
+}
 
-    fn trace(&self, line: &str) {
-        if let Some(trace) = &self.inner.config.trace {
-            trace(line);
+/// Wait for a stream's first event, so that a stream that breaks before it (nothing was
+/// delivered yet) is retried like a failed request. Only the idle timeout (and the deadline)
+/// bound this wait: a video job may be silent for minutes before its first event.
+async fn prime(mut response: Response, deadline: Option<Instant>) -> Result<Response> {
+    let Body::Events(events) = &mut response.body else {
+        return Ok(response);
+    };
+    match deadline {
+        Some(at) => tokio::time::timeout_at(at, events.prime())
+            .await
+            .unwrap_or(Err(Error::Timeout(TimeoutKind::Deadline)))?,
+        None => events.prime().await?,
+    }
+    Ok(response)
+}
+
+/// A whole 2xx document; one whose top-level `error` is set is an error (not retried: the
+/// relay did answer, and a video job may have been billed).
+fn document(status: u16, headers: &HeaderMap, bytes: Bytes, config: &Config) -> Result<Body> {
+    if memchr::memmem::find(&bytes, b"\"error\"").is_some() {
+        let error = ApiError::from_body(Some(status), &scrub(&bytes, config.api_key.as_ref()));
+        // `{"error": {…}}` or `{"error": "text"}` is an error; `null`, `""`, `false` are not.
+        let is_error = match error.body.as_ref().and_then(|b| b.get("error")) {
+            Some(serde_json::Value::Object(_)) => true,
+            Some(serde_json::Value::String(s)) => !s.is_empty(),
+            _ => false,
+        };
+        if is_error {
+            let mut error = error;
+            if let Some(id) = request_id_header(headers) {
+                error.request_id = Some(id.to_owned());
+            }
+            error.should_retry = Some(false);
+            return Err(Error::Api(Box::new(error)));
         }
+    }
+    Ok(Body::Full(bytes))
+}
+
+async fn first_piece(mut body: ByteStream) -> Result<(Bytes, ByteStream)> {
+    use futures_util::StreamExt;
+    loop {
+        match body.next().await {
+            Some(Ok(piece)) if piece.iter().all(u8::is_ascii_whitespace) && !piece.is_empty() => {
+                // Leading blank lines decide nothing; keep them with what follows.
+                let (next, rest) = Box::pin(first_piece(body)).await?;
+                let mut joined = piece.to_vec();
+                joined.extend_from_slice(&next);
+                return Ok((joined.into(), rest));
+            }
+            Some(Ok(piece)) if piece.is_empty() => continue,
+            Some(Ok(piece)) => return Ok((piece, body)),
+            Some(Err(e)) => return Err(e),
+            None => return Ok((Bytes::new(), body)),
+        }
+    }
+}
+
+async fn read_rest(first: Bytes, mut body: ByteStream) -> Result<Bytes> {
+    use futures_util::StreamExt;
+    let mut out = first.to_vec();
+    while let Some(piece) = body.next().await {
+        let piece = piece.map_err(|e| match e {
+            // A document cut off is a broken connection, retried like one.
+            Error::Stream(crate::StreamError::Reset { message }) => Error::Network {
+                message,
+                source: None,
+            },
+            other => other,
+        })?;
+        out.extend_from_slice(&piece);
+    }
+    Ok(out.into())
+}
+
+async fn form(parts: &[crate::request::Part]) -> Result<reqwest::multipart::Form> {
+    let mut form = reqwest::multipart::Form::new();
+    for part in parts {
+        form = match &part.value {
+            PartValue::Text(text) => form.text(part.name.clone(), text.clone()),
+            PartValue::File { path, content_type } => {
+                let file = reqwest::multipart::Part::file(path).await.map_err(|e| {
+                    Error::Config(format!("cannot read {}: {e}", path.display()))
+                })?;
+                let mime = content_type
+                    .clone()
+                    .unwrap_or_else(|| crate::request::guess_content_type(path).to_owned());
+                let file = file
+                    .mime_str(&mime)
+                    .map_err(|e| Error::Config(format!("invalid content type {mime:?}: {e}")))?;
+                form.part(part.name.clone(), file)
+            }
+        };
+    }
+    Ok(form)
+}
+
+/// Whether the server certainly did not take a request that failed with `error`.
+fn not_received(error: &Error) -> bool {
+    match error {
+        Error::Connect { .. } | Error::Timeout(TimeoutKind::Connect) => true,
+        Error::Api(api) => api.status == Some(429) && api.kind() == ApiErrorKind::RateLimit,
+        _ => false,
+    }
+}
+
+/// Whether a request that failed with `error` may have been taken (and billed) all the same.
+fn may_have_been_received(error: &Error) -> bool {
+    match error {
+        Error::Network { .. } | Error::Stream(_) | Error::Decode { .. } => true,
+        Error::Timeout(kind) => *kind != TimeoutKind::Connect,
+        Error::Api(api) => api.status.is_none_or(|s| s >= 500 || s == 408),
+        _ => false,
     }
 }
 
@@ -523,12 +460,32 @@ pub fn plain_client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().user_agent(USER_AGENT_VALUE)
 }
 
-/// The request id in response headers.
-pub fn request_id_header(headers: &HeaderMap) -> Option<&str> {
-    ["x-request-id", "x-oneapi-request-id"]
-        .iter()
-        .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
-        .filter(|v| !v.is_empty())
+/// Follow redirects within the first URL's origin (up to 10); stop at one to another origin, so
+/// the key and the user's headers never reach it (the caller sees the 3xx).
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| origin_of(first) == origin_of(attempt.url()));
+        if attempt.previous().len() > 10 {
+            attempt.error("too many redirects")
+        } else if same {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+/// `scheme://host:port` of a URL.
+pub fn origin_of(url: &reqwest::Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
 }
 
 fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
@@ -561,26 +518,8 @@ fn scrub<'a>(body: &'a [u8], key: Option<&ApiKey>) -> std::borrow::Cow<'a, [u8]>
     std::borrow::Cow::Owned(out)
 }
 
-/// Header lines for traces, `Authorization` redacted.
-fn header_lines(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            if name == AUTHORIZATION || value.is_sensitive() {
-                format!("{name}: [redacted]")
-            } else {
-                format!("{name}: {}", String::from_utf8_lossy(value.as_bytes()))
-            }
-        })
-        .collect()
-}
-
-fn redacted_headers(headers: &HeaderMap) -> Vec<String> {
-    header_lines(headers)
-}
-
-/// An error from sending a request or reading a full body.
-fn send_error(error: &reqwest::Error) -> Error {
+/// An error from sending a request or reading its head.
+pub(crate) fn send_error(error: reqwest::Error) -> Error {
     if error.is_timeout() {
         return Error::Timeout(if error.is_connect() {
             TimeoutKind::Connect
@@ -589,25 +528,30 @@ fn send_error(error: &reqwest::Error) -> Error {
         });
     }
     if error.is_builder() {
-        return Error::Config(chain(error));
+        return Error::Config(chain(&error));
     }
-    Error::Connect {
-        message: chain(error),
+    let message = chain(&error);
+    let connect = error.is_connect();
+    let source = Some(Box::new(error.without_url()) as crate::error::BoxError);
+    if connect {
+        Error::Connect { message, source }
+    } else {
+        Error::Network { message, source }
     }
 }
 
-/// An error while reading a stream's body: the stream broke.
-fn body_error(error: &reqwest::Error) -> Error {
+/// An error while reading a body: the stream broke.
+pub(crate) fn body_error(error: reqwest::Error) -> Error {
     if error.is_timeout() {
         return Error::Timeout(TimeoutKind::Request);
     }
-    Error::Stream(StreamError::Reset {
-        message: chain(error),
+    Error::Stream(crate::StreamError::Reset {
+        message: chain(&error),
     })
 }
 
 /// An error and its causes on one line, without the URL.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();
     let mut current = Some(error);
     while let Some(e) = current {

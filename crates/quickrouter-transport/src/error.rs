@@ -21,10 +21,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The server answered with an error status (after any retries).
     Api(Box<ApiError>),
-    /// No connection, or the connection failed before an answer arrived.
+    /// No connection could be made: the request was not sent.
     Connect {
-        /// What went wrong (no URL query, no key).
+        /// What went wrong (no URL, no key).
         message: String,
+        /// The HTTP layer's error (its URL removed).
+        source: Option<BoxError>,
+    },
+    /// The connection failed after it was made, before a whole answer arrived: the server may
+    /// have received the request.
+    Network {
+        /// What went wrong (no URL, no key).
+        message: String,
+        /// The HTTP layer's error (its URL removed).
+        source: Option<BoxError>,
     },
     /// A time limit passed.
     Timeout(TimeoutKind),
@@ -36,10 +46,36 @@ pub enum Error {
         message: String,
         /// The start of the body.
         snippet: String,
+        /// The decoder's error.
+        source: Option<BoxError>,
     },
     /// The client was set up wrongly (bad base URL, bad header), or local input was invalid.
     Config(String),
+    /// A request that may be billed failed after the server may have received it, so it was not
+    /// sent again (see [`Resend::OnlyIfNotReceived`](crate::Resend::OnlyIfNotReceived)).
+    Unconfirmed(Box<Error>),
+    /// The API answered with a redirect to another origin, which is not followed: the key and
+    /// headers meant for the API must not go there.
+    Redirect {
+        /// The API's origin (`https://host:port`).
+        from: String,
+        /// Where the redirect pointed (its origin only).
+        to: String,
+    },
+    /// Fetching media (a video file) failed: the media host's error status, a body that is not
+    /// media, a download cut that could not be resumed, or a file that could not be written.
+    Media {
+        /// What went wrong.
+        message: String,
+        /// The media host's HTTP status, if it answered with an error.
+        status: Option<u16>,
+        /// The underlying error.
+        source: Option<BoxError>,
+    },
 }
+
+/// A boxed error, kept as the `source()` of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Which time limit passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,7 +310,34 @@ impl Error {
         match self {
             Error::Api(e) => Some(e),
             Error::Stream(StreamError::ErrorEvent(e)) => Some(e),
+            Error::Unconfirmed(e) => e.api(),
             _ => None,
+        }
+    }
+
+    /// The error under an [`Error::Unconfirmed`], or `self`.
+    pub fn inner(&self) -> &Error {
+        match self {
+            Error::Unconfirmed(e) => e.inner(),
+            other => other,
+        }
+    }
+
+    /// A decoding error, keeping the decoder's error and the start of the body.
+    pub fn decode(error: serde_json::Error, body: &[u8]) -> Self {
+        Error::Decode {
+            message: error.to_string(),
+            snippet: snippet(body, 200),
+            source: Some(Box::new(error)),
+        }
+    }
+
+    /// A media error with no status.
+    pub fn media(message: impl Into<String>) -> Self {
+        Error::Media {
+            message: message.into(),
+            status: None,
+            source: None,
         }
     }
 
@@ -297,15 +360,20 @@ impl Error {
                     ApiErrorKind::RateLimit | ApiErrorKind::Conflict | ApiErrorKind::Server
                 )
             }
-            Error::Connect { .. } => true,
+            Error::Connect { .. } | Error::Network { .. } => true,
             Error::Timeout(kind) => *kind != TimeoutKind::Deadline,
-            Error::Stream(_) | Error::Decode { .. } | Error::Config(_) => false,
+            Error::Stream(_)
+            | Error::Decode { .. }
+            | Error::Config(_)
+            | Error::Unconfirmed(_)
+            | Error::Redirect { .. }
+            | Error::Media { .. } => false,
         }
     }
 
     /// Whether a time limit passed.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout(_))
+        matches!(self.inner(), Error::Timeout(_))
     }
 
     /// The kind of the server's error, if the server reported one.
@@ -318,7 +386,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Api(e) => e.fmt(f),
-            Error::Connect { message } => write!(f, "connection failed: {message}"),
+            Error::Connect { message, .. } => write!(f, "connection failed: {message}"),
+            Error::Network { message, .. } => write!(f, "connection broken: {message}"),
             Error::Timeout(TimeoutKind::Connect) => f.write_str("timed out connecting"),
             Error::Timeout(TimeoutKind::Request) => {
                 f.write_str("timed out waiting for the response")
@@ -330,13 +399,24 @@ impl fmt::Display for Error {
                 f.write_str("the total deadline across attempts passed")
             }
             Error::Stream(e) => e.fmt(f),
-            Error::Decode { message, snippet } => {
+            Error::Decode {
+                message, snippet, ..
+            } => {
                 write!(
                     f,
                     "could not decode the response: {message} (body starts {snippet:?})"
                 )
             }
             Error::Config(message) => f.write_str(message),
+            Error::Unconfirmed(e) => write!(
+                f,
+                "{e}; the request may have been accepted (and billed), so it was not sent again"
+            ),
+            Error::Redirect { from, to } => write!(
+                f,
+                "refused a redirect from {from} to {to}: the API key and headers go to the API's origin only; set the base URL to the new address if it is the API"
+            ),
+            Error::Media { message, .. } => f.write_str(message),
         }
     }
 }
@@ -359,7 +439,22 @@ impl fmt::Display for StreamError {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Api(e) => Some(e.as_ref()),
+            Error::Stream(e) => Some(e),
+            Error::Unconfirmed(e) => Some(e.as_ref()),
+            Error::Connect { source, .. }
+            | Error::Network { source, .. }
+            | Error::Decode { source, .. }
+            | Error::Media { source, .. } => source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
+            _ => None,
+        }
+    }
+}
 impl std::error::Error for StreamError {}
 impl std::error::Error for ApiError {}
 

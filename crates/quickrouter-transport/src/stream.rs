@@ -130,6 +130,8 @@ pub struct EventStream {
     /// An event read ahead by [`prime`](Self::prime).
     pending: Option<SseEvent>,
     finished: bool,
+    /// Attached to every error event this stream yields that names none itself.
+    request_id: Option<String>,
 }
 
 impl std::fmt::Debug for EventStream {
@@ -147,7 +149,19 @@ impl EventStream {
             inner: SseStream::new(body, decoder, idle_timeout),
             pending: None,
             finished: false,
+            request_id: None,
         }
+    }
+
+    /// Attach `request_id` (the response head's) to every error event that names none itself.
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    /// The request id errors of this stream carry.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 
     /// Wait for the first event and keep it for the first `poll_next`. An error (the stream broke
@@ -221,7 +235,10 @@ impl Stream for EventStream {
             Some(Ok(event)) => {
                 if is_done(&event.data) {
                     None
-                } else if let Some(error) = error_in_event(&event) {
+                } else if let Some(mut error) = error_in_event(&event) {
+                    if error.request_id.is_none() {
+                        error.request_id.clone_from(&self.request_id);
+                    }
                     Some(Err(StreamError::ErrorEvent(Box::new(error)).into()))
                 } else {
                     return Poll::Ready(Some(Ok(event)));
@@ -232,5 +249,56 @@ impl Stream for EventStream {
         };
         self.finished = true;
         Poll::Ready(out)
+    }
+}
+
+/// Bytes with an idle timeout: a silence longer than `limit` between two pieces ends the stream
+/// with [`TimeoutKind::Idle`].
+pub fn with_idle_timeout(inner: ByteStream, limit: Duration) -> ByteStream {
+    Box::pin(IdleBytes {
+        inner: Some(inner),
+        idle: Idle {
+            limit,
+            last_input: Instant::now(),
+            sleep: Box::pin(tokio::time::sleep(limit)),
+        },
+    })
+}
+
+struct IdleBytes {
+    inner: Option<ByteStream>,
+    idle: Idle,
+}
+
+impl Stream for IdleBytes {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(item)) => {
+                this.idle.last_input = Instant::now();
+                if item.is_err() {
+                    this.inner = None;
+                }
+                Poll::Ready(Some(item))
+            }
+            Poll::Ready(None) => {
+                this.inner = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending => loop {
+                ready!(this.idle.sleep.as_mut().poll(cx));
+                let deadline = this.idle.last_input + this.idle.limit;
+                if Instant::now() >= deadline {
+                    this.inner = None;
+                    return Poll::Ready(Some(Err(Error::Timeout(TimeoutKind::Idle))));
+                }
+                this.idle.sleep.as_mut().reset(deadline);
+            },
+        }
     }
 }

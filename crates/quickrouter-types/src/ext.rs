@@ -234,7 +234,7 @@ impl CreateChatCompletionRequest {
     }
 
     /// Bias one token id (-100 to 100).
-    pub fn logit_bias(mut self, token: impl Into<String>, bias: f64) -> Self {
+    pub fn logit_bias(mut self, token: impl Into<String>, bias: i32) -> Self {
         self.logit_bias.insert(token.into(), bias);
         self
     }

@@ -86,7 +86,8 @@ pub enum ChatMessage {
 ///`Choice`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct Choice {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(deserialize_with = "::std::option::Option::deserialize")]
+    #[serde(default)]
     pub finish_reason: ::std::option::Option<crate::open::FinishReason>,
     #[serde(default, deserialize_with = "crate::tolerant::null_as_default")]
     pub index: u32,
@@ -114,7 +115,7 @@ pub struct ChunkDelta {
     ///The spelling some relays (OpenRouter) use for `reasoning_content`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning: ::std::option::Option<::std::string::String>,
-    ///Reasoning text, or a sora-2 job's progress on some relays.
+    ///Reasoning text, or a video job's progress on some relays.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_content: ::std::option::Option<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -142,12 +143,12 @@ pub struct CreateChatCompletionRequest {
     ///Between -2 and 2 (default 0).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub frequency_penalty: ::std::option::Option<f64>,
-    ///Token id (as a string) to a bias between -100 and 100.
+    ///Token id (as a string) to an integer bias between -100 and 100 (relays written in Go decode it into integers).
     #[serde(
         default,
         skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
     )]
-    pub logit_bias: ::std::collections::BTreeMap<::std::string::String, f64>,
+    pub logit_bias: ::std::collections::BTreeMap<::std::string::String, i32>,
     ///Return log probabilities of the output tokens.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub logprobs: ::std::option::Option<bool>,
@@ -159,7 +160,7 @@ pub struct CreateChatCompletionRequest {
     pub max_tokens: ::std::option::Option<u32>,
     ///The conversation so far.
     pub messages: ::std::vec::Vec<ChatMessage>,
-    ///The model id, e.g. `sora-2` or `gpt-4o-mini`.
+    ///The model id, e.g. `veo3.1-fast` or `gpt-4o-mini`.
     pub model: ::std::string::String,
     ///How many choices to generate (default 1).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -199,6 +200,32 @@ pub struct CreateChatCompletionRequest {
     ///A stable identifier for your end user.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///The multipart form of `POST /videos`, with a reference image.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct CreateVideoMultipartRequest {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub input_reference: ::std::option::Option<::std::string::String>,
+    pub model: ::std::string::String,
+    pub prompt: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub seconds: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub size: ::std::option::Option<::std::string::String>,
+}
+///The JSON body of `POST /videos`. Unknown fields pass through.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct CreateVideoRequest {
+    pub model: ::std::string::String,
+    pub prompt: ::std::string::String,
+    ///Length in seconds, as a string (`"8"`).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub seconds: ::std::option::Option<::std::string::String>,
+    ///`WIDTHxHEIGHT`, e.g. `1280x720`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub size: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
@@ -523,7 +550,7 @@ impl ::std::convert::TryFrom<::std::string::String> for ResponseFormatType {
 pub struct ResponseMessage {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub content: ::std::option::Option<::std::string::String>,
-    ///Reasoning text, or a sora-2 job's progress on some relays.
+    ///Reasoning text, or a video job's progress on some relays.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reasoning_content: ::std::option::Option<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -712,6 +739,56 @@ impl ::std::convert::TryFrom<::std::string::String> for ToolType {
         value.parse()
     }
 }
+///The body of `POST /video/create`. Fields left unset are not sent; unknown ones pass through.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct UnifiedVideoCreateRequest {
+    ///`16:9` or `9:16`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub aspect_ratio: ::std::option::Option<::std::string::String>,
+    ///Length in seconds.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub duration: ::std::option::Option<u32>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub enable_upsample: ::std::option::Option<bool>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub enhance_prompt: ::std::option::Option<bool>,
+    ///Reference images, as URLs or `data:` URLs.
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub images: ::std::vec::Vec<::std::string::String>,
+    pub model: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub orientation: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub private: ::std::option::Option<bool>,
+    pub prompt: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub size: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub watermark: ::std::option::Option<bool>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///A task of the unified API, as `/video/create` and `/video/query` return it.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+pub struct UnifiedVideoTask {
+    ///The upstream record: `status`, `video_url`, `error_message`, `pending_info.progress_pct` (0-1), ...
+    #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+    #[serde(deserialize_with = "crate::tolerant::null_as_default")]
+    pub detail: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub enhanced_prompt: ::std::option::Option<::std::string::String>,
+    #[serde(default, deserialize_with = "crate::tolerant::null_as_default")]
+    pub id: ::std::string::String,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub status: ::std::option::Option<crate::open::VideoStatus>,
+    ///Milliseconds since the epoch.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub status_update_time: ::std::option::Option<i64>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub video_url: ::std::option::Option<::std::string::String>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
 ///`Usage`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct Usage {
@@ -721,6 +798,63 @@ pub struct Usage {
     pub prompt_tokens: u64,
     #[serde(default, deserialize_with = "crate::tolerant::null_as_default")]
     pub total_tokens: u64,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///An OpenAI-format video object (new-api adds `task_id` and `metadata`).
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+pub struct Video {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub completed_at: ::std::option::Option<i64>,
+    ///Seconds since the epoch (milliseconds on new-api).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub created_at: ::std::option::Option<i64>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub error: ::std::option::Option<VideoError>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub expires_at: ::std::option::Option<i64>,
+    #[serde(default, deserialize_with = "crate::tolerant::null_as_default")]
+    pub id: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+    #[serde(deserialize_with = "crate::tolerant::null_as_default")]
+    pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub model: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub object: ::std::option::Option<::std::string::String>,
+    ///0 to 100.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub progress: ::std::option::Option<f64>,
+    ///Length in seconds (a string on OpenAI, a number on some relays).
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub seconds: ::std::option::Option<::serde_json::Value>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub size: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub status: ::std::option::Option<crate::open::VideoStatus>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub task_id: ::std::option::Option<::std::string::String>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///What relays answer on `/content` instead of the bytes.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+pub struct VideoContentLink {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub url: ::std::option::Option<::std::string::String>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub video_url: ::std::option::Option<::std::string::String>,
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+///`VideoError`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+pub struct VideoError {
+    ///A string or a number.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub code: ::std::option::Option<::serde_json::Value>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub message: ::std::option::Option<::std::string::String>,
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }

@@ -1,4 +1,5 @@
-//! Wire types of the QuickRouter API: OpenAI chat completions, as relays really speak them.
+//! Wire types of the QuickRouter API: OpenAI chat completions and video tasks, as relays really
+//! speak them.
 //!
 //! Generated from the workspace's `openapi.yaml` by `cargo xtask codegen` (see `generated.rs`);
 //! hand-written additions sit beside it: [`open`] (enums that accept unknown values),
@@ -34,4 +35,4 @@ pub mod open;
 pub mod tolerant;
 
 pub use generated::*;
-pub use open::{FinishReason, ObjectType, Role, ToolKind};
+pub use open::{FinishReason, ObjectType, Role, ToolKind, VideoStatus};

@@ -149,6 +149,59 @@ open_enum! {
     }
 }
 
+open_enum! {
+    /// A video task's status, whichever API reported it.
+    VideoStatus, default Queued {
+        /// Accepted, not started (the unified API's word).
+        Pending = "pending",
+        /// Waiting in a queue.
+        Queued = "queued",
+        /// Being generated (the unified API's word).
+        Processing = "processing",
+        /// Being generated (OpenAI's word).
+        InProgress = "in_progress",
+        /// Done: the video can be fetched.
+        Completed = "completed",
+        /// Done (another spelling some upstreams use).
+        Succeeded = "succeeded",
+        /// Failed: the relay's reason is in the task's error.
+        Failed = "failed",
+        /// Cancelled before it finished.
+        Cancelled = "cancelled",
+    }
+}
+
+impl VideoStatus {
+    /// Whether the task is finished, well or not (an unknown status counts as still running).
+    pub fn is_terminal(&self) -> bool {
+        self.is_success() || self.is_failure()
+    }
+
+    /// Whether the video is ready.
+    pub fn is_success(&self) -> bool {
+        match self {
+            Self::Completed | Self::Succeeded => true,
+            Self::Other(other) => {
+                ["success", "succeed", "done", "finished", "complete"]
+                    .iter()
+                    .any(|w| other.eq_ignore_ascii_case(w))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the task ended without a video (failed or cancelled).
+    pub fn is_failure(&self) -> bool {
+        match self {
+            Self::Failed | Self::Cancelled => true,
+            Self::Other(other) => ["failure", "error", "canceled", "expired", "rejected"]
+                .iter()
+                .any(|w| other.eq_ignore_ascii_case(w)),
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +223,19 @@ mod tests {
         );
         assert_eq!(serde_json::to_string(&parsed[1]).unwrap(), r#""stop""#);
         assert_eq!(serde_json::to_string(&parsed[3]).unwrap(), r#""error""#);
+    }
+
+    #[test]
+    fn video_statuses_of_every_relay() {
+        for done in ["completed", "SUCCEEDED", "success"] {
+            assert!(VideoStatus::parse(done).is_success(), "{done}");
+        }
+        for failed in ["failed", "cancelled", "canceled", "FAILURE"] {
+            assert!(VideoStatus::parse(failed).is_failure(), "{failed}");
+        }
+        for running in ["pending", "queued", "processing", "in_progress", "rendering", ""] {
+            assert!(!VideoStatus::parse(running).is_terminal(), "{running}");
+        }
     }
 
     #[test]

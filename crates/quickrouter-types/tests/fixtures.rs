@@ -45,7 +45,7 @@ fn strip_nulls(value: &mut Value) {
 #[test]
 fn seed_request_round_trips_exactly() {
     let request: CreateChatCompletionRequest = exact("seed_request.json");
-    assert_eq!(request.model, "sora-2");
+    assert_eq!(request.model, "video-chat");
     assert_eq!(request.max_tokens, Some(1000));
     assert_eq!(request.stream, Some(true));
     assert!(
@@ -80,8 +80,8 @@ fn streamed_chunks_round_trip_exactly() {
         Some("{\"city\":")
     );
 
-    let sora: ChatCompletionChunk = exact("chunk_sora_progress.json");
-    assert_eq!(sora.choices[0].delta.reasoning_text(), Some("🏃 进度 36.."));
+    let progress: ChatCompletionChunk = exact("chunk_video_progress.json");
+    assert_eq!(progress.choices[0].delta.reasoning_text(), Some("🏃 进度 36.."));
 }
 
 #[test]
@@ -212,7 +212,7 @@ fn every_builder_setter_reaches_the_wire() {
         .seed(7)
         .presence_penalty(0.1)
         .frequency_penalty(-0.1)
-        .logit_bias("50256", -100.0)
+        .logit_bias("50256", -100)
         .user("u1")
         .json_object()
         .stream(true)
@@ -235,7 +235,7 @@ fn every_builder_setter_reaches_the_wire() {
             ],
             "temperature": 0.5, "top_p": 0.9, "n": 2, "max_tokens": 10, "stop": ["a", "b"],
             "seed": 7, "presence_penalty": 0.1, "frequency_penalty": -0.1,
-            "logit_bias": {"50256": -100.0}, "user": "u1",
+            "logit_bias": {"50256": -100}, "user": "u1",
             "response_format": {"type": "json_object"}, "stream": true,
             "stream_options": {"include_usage": true},
             "tools": [{"type": "function", "function": {"name": "f", "description": "does f"}}],

@@ -1,6 +1,5 @@
 //! The client, its builder, and per-request options.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use quickrouter_transport::reqwest::header::{HeaderName, HeaderValue};
@@ -9,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::chat::Chat;
 use crate::models::Models;
+use crate::videos::{VideoApi, Videos};
 use crate::Error;
 
 /// The environment variable holding the API key.
@@ -17,11 +17,22 @@ pub const ENV_API_KEY: &str = "QUICKROUTER_API_KEY";
 pub const ENV_BASE_URL: &str = "QUICKROUTER_BASE_URL";
 /// The environment variable holding the `X-Forwarded-Host` value.
 pub const ENV_FORWARDED_HOST: &str = "QUICKROUTER_FORWARDED_HOST";
+/// The environment variable naming the chat model when none is given.
+pub const ENV_MODEL: &str = "QUICKROUTER_MODEL";
+/// The environment variable naming the video model when none is given.
+pub const ENV_VIDEO_MODEL: &str = "QUICKROUTER_VIDEO_MODEL";
+/// The chat model when none is named anywhere.
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 
 /// A QuickRouter client. Cheap to clone (one connection pool behind an `Arc`), `Send + Sync`.
+///
+/// Diagnostics go to `tracing` (a span per request, events for responses and retries; never
+/// the key or a body): install any subscriber to see them.
 #[derive(Clone, Debug)]
 pub struct Client {
     pub(crate) http: HttpClient,
+    /// For media hosts: no key, no headers, no redirect limits beyond reqwest's.
+    pub(crate) media: quickrouter_transport::reqwest::Client,
 }
 
 impl Client {
@@ -47,14 +58,26 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// Chat completions (text models and sora-2 video).
+    /// Chat completions (text models, and video models served through chat).
     pub fn chat(&self) -> Chat<'_> {
-        Chat { client: self }
+        Chat {
+            client: self,
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Video generation through the unified task API (`/video/create`, `/video/query`); use
+    /// [`Videos::api`] for the OpenAI-format `/videos` routes.
+    pub fn videos(&self) -> Videos<'_> {
+        Videos::new(self, VideoApi::Unified)
     }
 
     /// The model list.
     pub fn models(&self) -> Models<'_> {
-        Models { client: self }
+        Models {
+            client: self,
+            options: RequestOptions::default(),
+        }
     }
 
     /// The transport settings in force (the key redacted in `Debug`).
@@ -126,8 +149,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The whole-request timeout, per attempt (default 600 s). For a stream it bounds the wait
-    /// for the response head; the idle timeout bounds the rest.
+    /// The timeout of each attempt until the response starts (default 600 s): the head of a
+    /// stream, the whole of a document. The idle timeout bounds a stream after that, and
+    /// [`deadline`](Self::deadline) the total of all attempts and waits.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.config.timeout = timeout;
         self
@@ -139,8 +163,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest silence between two pieces of a stream (default 600 s: sora-2 jobs stay
-    /// silent for minutes).
+    /// The longest silence between two pieces of a stream (default 600 s: video jobs served
+    /// through chat stay silent for minutes).
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.config.idle_timeout = timeout;
         self
@@ -171,12 +195,6 @@ impl ClientBuilder {
         self
     }
 
-    /// Receive trace lines (requests, responses, headers, retries), the key redacted.
-    pub fn trace(mut self, trace: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        self.config.trace = Some(Arc::new(trace));
-        self
-    }
-
     /// Build the client.
     pub fn build(self) -> Result<Client, Error> {
         if self.missing_env_key {
@@ -185,11 +203,16 @@ impl ClientBuilder {
         if let Some(name) = self.bad_header {
             return Err(Error::Config(format!("invalid header {name:?}")));
         }
+        let media = quickrouter_transport::plain_client_builder()
+            .connect_timeout(self.config.connect_timeout)
+            .read_timeout(self.config.idle_timeout)
+            .build()
+            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
         let http = match self.http {
             Some(client) => HttpClient::with_http_client(self.config, client)?,
             None => HttpClient::new(self.config)?,
         };
-        Ok(Client { http })
+        Ok(Client { http, media })
     }
 }
 
@@ -247,6 +270,17 @@ impl RequestOptions {
     pub fn extra_body(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.extra_body.insert(key.into(), value.into());
         self
+    }
+
+    /// `self` with every setting `other` makes laid over it.
+    pub fn merged(&self, other: &RequestOptions) -> RequestOptions {
+        let mut extra_body = self.extra_body.clone();
+        extra_body.extend(other.extra_body.clone());
+        RequestOptions {
+            transport: self.transport.merged(&other.transport),
+            extra_body,
+            bad_header: other.bad_header.clone().or_else(|| self.bad_header.clone()),
+        }
     }
 
     pub(crate) fn check(&self) -> Result<(), Error> {

@@ -3,26 +3,34 @@
 use quickrouter_transport::Request;
 use quickrouter_types::ModelList;
 
+use crate::chat::WithResponse;
 use crate::client::{Client, RequestOptions};
 use crate::Error;
 
 /// The model list. Get one with [`Client::models`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Models<'a> {
     pub(crate) client: &'a Client,
+    pub(crate) options: RequestOptions,
 }
 
-impl Models<'_> {
-    /// `GET {base}/models`.
-    pub async fn list(&self) -> Result<ModelList, Error> {
-        self.list_with(&RequestOptions::default()).await
+impl<'a> Models<'a> {
+    /// The same resource with per-request options.
+    pub fn with_options(mut self, options: RequestOptions) -> Models<'a> {
+        self.options = self.options.merged(&options);
+        self
     }
 
-    /// [`list`](Self::list) with per-request options.
-    pub async fn list_with(&self, options: &RequestOptions) -> Result<ModelList, Error> {
-        options.check()?;
-        let request = Request::get("/models").options(options.transport.clone());
-        let response = self.client.http.send(&request).await?;
-        crate::decode_json(&response.bytes().await?)
+    /// `GET {base}/models`.
+    pub async fn list(&self) -> Result<ModelList, Error> {
+        Ok(self.list_with_response().await?.value)
+    }
+
+    /// [`list`](Self::list), also returning the headers and the body as received (relays add
+    /// fields of their own, e.g. new-api's `success`).
+    pub async fn list_with_response(&self) -> Result<WithResponse<ModelList>, Error> {
+        self.options.check()?;
+        let request = Request::get("/models").options(self.options.transport.clone());
+        WithResponse::decode(self.client.http.send(&request).await?).await
     }
 }

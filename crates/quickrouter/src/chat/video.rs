@@ -1,7 +1,7 @@
-//! sora-2 video generation through the chat endpoint: progress, media links, failures.
+//! Video generation through the chat endpoint: progress, media links, failures, for any model.
 //!
-//! Relays of the sora2api family stream a video job as chat chunks. What they send, and what
-//! this module reads (the emulator reproduces each form):
+//! Some relays serve video models through chat, streaming the job as chat chunks. What they
+//! send, and what this module reads (the emulator reproduces each form):
 //!
 //! - **Queue**: `排队中`, `Queued`, `in queue`, often with `(task id: task_…)`, in
 //!   `delta.reasoning_content` or `delta.content`.
@@ -15,13 +15,13 @@
 //!   in-band `data: {"error": …}` event is an `Error::Stream` instead.)
 //!
 //! ```
-//! use quickrouter::sora::{self, MediaKind, SoraProgress};
+//! use quickrouter::chat::video::{self, MediaKind, VideoProgress};
 //!
-//! assert_eq!(sora::parse_progress("🏃 进度 36.."), Some(SoraProgress::Percent { percent: 36.0, text: "🏃 进度 36..".into() }));
-//! let media = sora::media_links("[▶ 点击查看视频](https://x.test/v.mp4)\n![t](https://x.test/t.webp?sig=1)");
+//! assert_eq!(video::parse_progress("🏃 进度 36.."), Some(VideoProgress::Percent { percent: 36.0, text: "🏃 进度 36..".into() }));
+//! let media = video::media_links("[▶ 点击查看视频](https://x.test/v.mp4)\n![t](https://x.test/t.webp?sig=1)");
 //! assert_eq!(media.len(), 2);
 //! assert_eq!(media[0].kind, MediaKind::Video);
-//! assert!(sora::failure("❌ 生成失败\nFailure reason: content policy").is_some());
+//! assert!(video::failure("❌ 生成失败\nFailure reason: content policy").is_some());
 //! ```
 
 use quickrouter_types::{ChatCompletion, ChatCompletionChunk};
@@ -29,7 +29,7 @@ use quickrouter_types::{ChatCompletion, ChatCompletionChunk};
 /// One progress note of a video job.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub enum SoraProgress {
+pub enum VideoProgress {
     /// Waiting in the queue.
     Queued {
         /// The job's task id, when the note named it.
@@ -72,20 +72,20 @@ pub struct Media {
 }
 
 /// Read a progress note. `None` for text that is not one (e.g. the final answer).
-pub fn parse_progress(text: &str) -> Option<SoraProgress> {
+pub fn parse_progress(text: &str) -> Option<VideoProgress> {
     let note = text.trim();
     if note.is_empty() || !media_links(note).is_empty() {
         return None;
     }
     let lower = note.to_lowercase();
     if note.contains("排队") || lower.contains("queued") || lower.contains("in queue") {
-        return Some(SoraProgress::Queued {
+        return Some(VideoProgress::Queued {
             task_id: task_id(note),
             text: note.to_owned(),
         });
     }
     if let Some(percent) = percent_in(note) {
-        return Some(SoraProgress::Percent {
+        return Some(VideoProgress::Percent {
             percent,
             text: note.to_owned(),
         });
@@ -93,7 +93,7 @@ pub fn parse_progress(text: &str) -> Option<SoraProgress> {
     if failure(note).is_some() {
         return None;
     }
-    Some(SoraProgress::Status {
+    Some(VideoProgress::Status {
         text: note.to_owned(),
     })
 }
@@ -213,13 +213,12 @@ pub fn failure(text: &str) -> Option<String> {
 /// Follows a video job chunk by chunk: the progress notes as they come, the latest percentage,
 /// the task id.
 #[derive(Debug, Default, Clone)]
-pub struct SoraTracker {
+pub struct ProgressTracker {
     percent: Option<f32>,
     task_id: Option<String>,
-    notes: u64,
 }
 
-impl SoraTracker {
+impl ProgressTracker {
     /// A tracker that has seen nothing.
     pub fn new() -> Self {
         Self::default()
@@ -227,7 +226,7 @@ impl SoraTracker {
 
     /// Read one chunk; returns the progress notes it carried (from `reasoning_content`,
     /// `reasoning` or `content`).
-    pub fn push(&mut self, chunk: &ChatCompletionChunk) -> Vec<SoraProgress> {
+    pub fn push(&mut self, chunk: &ChatCompletionChunk) -> Vec<VideoProgress> {
         let mut notes = Vec::new();
         for choice in &chunk.choices {
             let delta = &choice.delta;
@@ -238,8 +237,8 @@ impl SoraTracker {
                 for line in text.lines() {
                     if let Some(note) = parse_progress(line) {
                         match &note {
-                            SoraProgress::Percent { percent, .. } => self.percent = Some(*percent),
-                            SoraProgress::Queued {
+                            VideoProgress::Percent { percent, .. } => self.percent = Some(*percent),
+                            VideoProgress::Queued {
                                 task_id: Some(id), ..
                             } => self.task_id = Some(id.clone()),
                             _ => {}
@@ -247,7 +246,6 @@ impl SoraTracker {
                         if self.task_id.is_none() {
                             self.task_id = task_id(line);
                         }
-                        self.notes += 1;
                         notes.push(note);
                     }
                 }
@@ -269,7 +267,7 @@ impl SoraTracker {
 
 /// The outcome of a video job, read from the finished completion.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SoraResult {
+pub struct ChatVideoResult {
     /// The media links of the first choice's content (videos first, in order, then images).
     pub media: Vec<Media>,
     /// The failure text, if the relay reported one.
@@ -278,8 +276,8 @@ pub struct SoraResult {
     pub task_id: Option<String>,
 }
 
-impl SoraResult {
-    /// Read a finished completion (e.g. from [`ChatStream::collect_completion`](crate::ChatStream::collect_completion)).
+impl ChatVideoResult {
+    /// Read a finished completion (e.g. from [`ChatStream::collect_completion`](crate::chat::ChatStream::collect_completion)).
     pub fn from_completion(completion: &ChatCompletion) -> Self {
         let message = completion.choices.first().map(|c| &c.message);
         let content = message
@@ -323,7 +321,7 @@ mod tests {
         ];
         for (text, expect) in cases {
             match parse_progress(text) {
-                Some(SoraProgress::Percent { percent, .. }) => {
+                Some(VideoProgress::Percent { percent, .. }) => {
                     assert_eq!(Some(percent), expect, "{text}")
                 }
                 other => panic!("{text}: {other:?}"),
@@ -331,14 +329,14 @@ mod tests {
         }
         assert_eq!(
             parse_progress("排队中 (task id: task_abc123)"),
-            Some(SoraProgress::Queued {
+            Some(VideoProgress::Queued {
                 task_id: Some("task_abc123".into()),
                 text: "排队中 (task id: task_abc123)".into()
             })
         );
         assert!(matches!(
             parse_progress("✅ 视频生成完成"),
-            Some(SoraProgress::Status { .. })
+            Some(VideoProgress::Status { .. })
         ));
         assert_eq!(parse_progress("[v](https://x/v.mp4)"), None);
         assert_eq!(parse_progress("  "), None);

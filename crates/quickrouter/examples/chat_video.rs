@@ -1,8 +1,8 @@
-//! `cargo run -p quickrouter --example sora -- [PROMPT]`: a sora-2 video, progress on stderr,
+//! `cargo run -p quickrouter --example chat_video -- [PROMPT]`: a video made through chat, progress on stderr,
 //! the link on stdout.
 
 use futures_util::StreamExt;
-use quickrouter::sora::{SoraProgress, SoraResult, SoraTracker};
+use quickrouter::chat::video::{ChatVideoResult, ProgressTracker, VideoProgress};
 use quickrouter::{ChatMessage, Client, CompletionAccumulator, CreateChatCompletionRequest};
 
 #[tokio::main]
@@ -14,25 +14,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         prompt
     };
     let client = Client::from_env()?;
-    let request = CreateChatCompletionRequest::new("sora-2", [ChatMessage::user(prompt)]);
+    let request = CreateChatCompletionRequest::new("video-chat", [ChatMessage::user(prompt)]);
     let mut stream = client.chat().stream(&request).await?;
-    let mut tracker = SoraTracker::new();
+    let mut tracker = ProgressTracker::new();
     let mut answer = CompletionAccumulator::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         for note in tracker.push(&chunk) {
             match note {
-                SoraProgress::Queued { task_id, .. } => {
+                VideoProgress::Queued { task_id, .. } => {
                     eprintln!("queued (task {})", task_id.unwrap_or_default())
                 }
-                SoraProgress::Percent { percent, .. } => eprintln!("progress {percent}%"),
-                SoraProgress::Status { text } => eprintln!("{text}"),
+                VideoProgress::Percent { percent, .. } => eprintln!("progress {percent}%"),
+                VideoProgress::Status { text } => eprintln!("{text}"),
                 _ => {}
             }
         }
         answer.push(&chunk);
     }
-    let result = SoraResult::from_completion(&answer.finish());
+    let result = ChatVideoResult::from_completion(&answer.finish());
     if let Some(failure) = &result.failure {
         return Err(format!("generation failed: {failure}").into());
     }

@@ -1,0 +1,6 @@
+//! One module per command; `main` dispatches with one `match`.
+
+pub mod chat;
+pub mod completions;
+pub mod models;
+pub mod video;
