@@ -127,8 +127,11 @@ async fn chat_video_progress_and_the_video_link_with_split_bytes() {
             .await
             .unwrap();
         assert!(stream.request_id().is_some());
-        let (mut tracker, mut acc, mut notes) =
-            (ProgressTracker::new(), CompletionAccumulator::new(), Vec::new());
+        let (mut tracker, mut acc, mut notes) = (
+            ProgressTracker::new(),
+            CompletionAccumulator::new(),
+            Vec::new(),
+        );
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.unwrap();
             notes.extend(tracker.push(&chunk));

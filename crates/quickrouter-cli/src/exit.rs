@@ -127,7 +127,11 @@ mod tests {
         let unconfirmed = Error::Unconfirmed(Box::new(api(Some(500), "{}")));
         let failure = Failure::from_error(&unconfirmed);
         assert_eq!(failure.code, Code::ServerError);
-        assert!(failure.message.contains("not sent again"), "{}", failure.message);
+        assert!(
+            failure.message.contains("not sent again"),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]

@@ -4,73 +4,16 @@
 //! Golden files live in `tests/data/NAME.{stdout,stderr,code}`; the emulator's port is written
 //! as `PORT`. Re-bless them with `BLESS=1 cargo test -p quickrouter-cli --test cli`.
 
-use std::io::{Read, Write};
+mod support;
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use quickrouter_emulator::{media_bytes, Emulator, Options};
+use quickrouter_emulator::{Emulator, Options};
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_quickrouter");
-
-fn emulator() -> Emulator {
-    Emulator::start(Options {
-        video_step: Duration::from_millis(30),
-        ..Options::default()
-    })
-    .unwrap()
-}
-
-struct Run {
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-/// A command with a clean environment pointing at `emu`.
-fn command(emu: &Emulator) -> Command {
-    let mut cmd = Command::new(BIN);
-    for var in [
-        "QUICKROUTER_API_KEY",
-        "QUICKROUTER_BASE_URL",
-        "QUICKROUTER_MODEL",
-        "QUICKROUTER_FORWARDED_HOST",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("QUICKROUTER_BASE_URL", emu.base_url())
-        .env("QUICKROUTER_API_KEY", emu.api_key());
-    cmd
-}
-
-fn run_with(mut cmd: Command, args: &[&str], stdin: Option<&str>) -> Run {
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    });
-    let mut child = cmd.spawn().unwrap();
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let output = child.wait_with_output().unwrap();
-    Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        code: output.status.code().unwrap_or(-1),
-    }
-}
-
-fn run(emu: &Emulator, args: &[&str]) -> Run {
-    run_with(command(emu), args, None)
-}
+use support::{command, emulator, media_bytes, run, run_with, scratch, Run, BIN};
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
@@ -141,8 +84,14 @@ const SCENARIOS: &[(&str, &[&str])] = &[
         "video_chat_inline",
         &["chat", "-m", "video-chat-inline", "a cat surfing"],
     ),
-    ("video_chat_fail", &["chat", "-m", "video-chat-fail", "a cat"]),
-    ("video_chat_error", &["chat", "-m", "video-chat-error", "a cat"]),
+    (
+        "video_chat_fail",
+        &["chat", "-m", "video-chat-fail", "a cat"],
+    ),
+    (
+        "video_chat_error",
+        &["chat", "-m", "video-chat-error", "a cat"],
+    ),
     ("tools_text", &["chat", "-m", "tools", "weather?"]),
     (
         "tools_json",
@@ -548,14 +497,6 @@ fn request_files_pass_unknown_fields_and_flags_override() {
     assert_eq!(emu.requests_to("/chat/completions").len(), 2);
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn download_saves_identical_bytes_inside_dir_only() {
     let emu = emulator();
@@ -849,4 +790,100 @@ fn models_json_is_the_whole_list() {
         .unwrap()
         .iter()
         .any(|m| m["id"] == "video-chat"));
+}
+
+#[test]
+fn the_cli_and_the_library_send_the_same_body_for_the_same_options() {
+    use quickrouter::types::ToolChoice;
+    use quickrouter::{ChatMessage, CreateChatCompletionRequest};
+    let emu = emulator();
+    let flags = [
+        "chat",
+        "-m",
+        "gpt-4o-mini",
+        "-s",
+        "be brief",
+        "--temperature",
+        "0.5",
+        "--top-p",
+        "0.9",
+        "-n",
+        "2",
+        "--max-tokens",
+        "7",
+        "--stop",
+        "a",
+        "--stop",
+        "b",
+        "--seed",
+        "3",
+        "--presence-penalty",
+        "0.1",
+        "--frequency-penalty",
+        "-0.2",
+        "--logit-bias",
+        "50256=-100",
+        "--user",
+        "u",
+        "--json-object",
+        "--tool-choice",
+        "none",
+        "--include-usage",
+        "hi",
+    ];
+    let typed = CreateChatCompletionRequest::new(
+        "gpt-4o-mini",
+        [ChatMessage::system("be brief"), ChatMessage::user("hi")],
+    )
+    .temperature(0.5)
+    .top_p(0.9)
+    .n(2)
+    .max_tokens(7)
+    .stop(vec!["a".to_owned(), "b".to_owned()])
+    .seed(3)
+    .presence_penalty(0.1)
+    .frequency_penalty(-0.2)
+    .logit_bias("50256", -100)
+    .user("u")
+    .json_object()
+    .tool_choice(ToolChoice::NONE)
+    .include_usage(true);
+    let client = quickrouter::Client::builder()
+        .base_url(emu.base_url())
+        .api_key(emu.api_key())
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    // Streamed.
+    assert_eq!(run(&emu, &flags).code, 0);
+    runtime.block_on(async {
+        let stream = client.chat().stream(&typed).await.unwrap();
+        assert!(stream.drain(|_, _| {}).await.is_none());
+    });
+    // Whole (the library drops stream_options without a stream; so does the CLI).
+    let mut whole = flags.to_vec();
+    whole.insert(1, "--no-stream");
+    assert_eq!(run(&emu, &whole).code, 0);
+    runtime.block_on(async { client.chat().create(&typed).await.unwrap() });
+
+    let bodies: Vec<Value> = emu
+        .requests_to("/chat/completions")
+        .iter()
+        .map(|r| r.json())
+        .collect();
+    assert_eq!(bodies.len(), 4);
+    assert_eq!(bodies[0], bodies[1], "streamed");
+    assert_eq!(bodies[0]["stream"], true);
+    assert_eq!(bodies[2]["stream_options"], Value::Null);
+    let (mut cli, library) = (bodies[2].clone(), bodies[3].clone());
+    // `--no-stream` says `stream: false` aloud; the library leaves the default unsaid.
+    assert_eq!(
+        cli.as_object_mut().unwrap().remove("stream"),
+        Some(json!(false))
+    );
+    assert_eq!(cli, library, "whole");
 }

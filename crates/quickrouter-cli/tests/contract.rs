@@ -6,13 +6,12 @@
 //! `QUICKROUTER_PRISM` set to its binary. By hand:
 //! `QUICKROUTER_PRISM=.cache/prism/node_modules/.bin/prism cargo test -p quickrouter-cli --test contract -- --ignored`
 
-use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_quickrouter");
+mod support;
 
 /// A Prism mock server, stopped on drop.
 struct Prism {
@@ -58,20 +57,12 @@ impl Prism {
     }
 
     fn run(&self, args: &[&str]) -> (String, String, i32) {
-        let output = Command::new(BIN)
-            .args(args)
-            .env_remove("QUICKROUTER_MODEL")
-            .env_remove("QUICKROUTER_FORWARDED_HOST")
-            .env("QUICKROUTER_BASE_URL", &self.base_url)
-            .env("QUICKROUTER_API_KEY", "sk-contract")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-            output.status.code().unwrap_or(-1),
-        )
+        let run = support::run_with(
+            support::command_for(&self.base_url, "sk-contract"),
+            args,
+            None,
+        );
+        (run.stdout, run.stderr, run.code)
     }
 }
 
@@ -82,13 +73,10 @@ impl Drop for Prism {
     }
 }
 
+/// A file holding `text`, in a scratch directory of its own.
 fn scratch(name: &str, text: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("contract-{}-{name}", std::process::id()));
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
+    let path = support::scratch(&format!("contract-{name}")).join(name);
+    std::fs::write(&path, text).unwrap();
     path
 }
 

@@ -71,9 +71,14 @@ impl RecordedRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The body as JSON (`Value::Null` if it is not JSON).
+    /// The body as JSON (`Value::Null` if it is not JSON); a multipart form as an object of its
+    /// fields (files as `{"file_name", "content_type", "size"}`).
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+        let content_type = self.header("content-type").unwrap_or_default();
+        match content_type.strip_prefix("multipart/form-data") {
+            Some(params) => crate::video::multipart_fields(params, &self.body),
+            None => serde_json::from_slice(&self.body).unwrap_or(Value::Null),
+        }
     }
 }
 
@@ -233,6 +238,11 @@ async fn handle(
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or_default().to_owned();
+    let req_content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let range = req
         .headers()
         .get("range")
@@ -275,7 +285,12 @@ async fn handle(
         request_id: request_id.clone(),
     });
 
-    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let content_type = req_content_type.unwrap_or_default();
+    let parsed: Value = match content_type.strip_prefix("multipart/form-data") {
+        // Text fields become the body's fields; a file part becomes {"file_name", "bytes"}.
+        Some(params) => crate::video::multipart_fields(params, &body),
+        None => serde_json::from_slice(&body).unwrap_or(Value::Null),
+    };
     let model = parsed["model"].as_str().unwrap_or_default().to_owned();
     let attempt = {
         let mut attempts = shared.attempts.lock().unwrap();
@@ -300,7 +315,7 @@ async fn handle(
             Some(at) => &path[at + "/files/".len()..],
             None => path.rsplit('/').next().unwrap_or_default(),
         };
-        crate::video::media(&shared.tasks, relative, range.as_deref())
+        crate::video::media(&shared.tasks, relative, range.as_deref(), &shared.origin)
     } else if let Some(answer) = authorized
         .then(|| crate::video::route(&shared.tasks, &method, &path, &query, &ctx))
         .flatten()

@@ -16,18 +16,56 @@ use crate::server::media_bytes;
 
 /// Video models with a behaviour of their own (any other model succeeds normally).
 pub const VIDEO_MODELS: &[(&str, &str)] = &[
-    ("veo3.1-fast", "a video task that queues, progresses and completes (any unnamed model does the same)"),
-    ("video-fail", "a task that ends `failed` with a content-policy reason"),
+    (
+        "veo3.1-fast",
+        "a video task that queues, progresses and completes (any unnamed model does the same)",
+    ),
+    (
+        "video-fail",
+        "a task that ends `failed` with a content-policy reason",
+    ),
     ("video-cancel", "a task that ends `cancelled`"),
-    ("video-error-done", "a task that completes with a `video_url` and an upstream `error_message` (the URL wins)"),
-    ("video-odd-status", "a task whose status is `rendering` (unknown) until it completes"),
-    ("video-429", "a create answered 429 (Retry-After: 1) once, then accepted"),
+    (
+        "video-error-done",
+        "a task that completes with a `video_url` and an upstream `error_message` (the URL wins)",
+    ),
+    (
+        "video-odd-status",
+        "a task whose status is `rendering` (unknown) until it completes",
+    ),
+    (
+        "video-429",
+        "a create answered 429 (Retry-After: 1) once, then accepted",
+    ),
     ("video-500", "a create answered 500: never to be sent again"),
-    ("video-cut", "a video whose download breaks off mid-file once, then honours Range"),
-    ("video-json-content", "OpenAI surface: `/content` answers JSON `{url}` naming the file"),
-    ("video-redirect", "the video URL redirects (302) to the file"),
-    ("video-expired", "the video URL answers 403 with an HTML \"link expired\" page"),
-    ("video-poll-after", "OpenAI surface: polls answered with `openai-poll-after-ms: 50`"),
+    (
+        "video-hang",
+        "a create that is never answered (the client times out after sending it)",
+    ),
+    (
+        "video-cut",
+        "a video whose download breaks off mid-file once, then honours Range",
+    ),
+    (
+        "video-json-content",
+        "OpenAI surface: `/content` answers JSON `{url}` naming the file",
+    ),
+    (
+        "video-redirect",
+        "the video URL redirects (302) to the file on another origin (`localhost` for `127.0.0.1`)",
+    ),
+    (
+        "video-content-redirect",
+        "OpenAI surface: `/content` redirects (302) to the file on another origin",
+    ),
+    (
+        "video-expired",
+        "the video URL answers 403 with an HTML \"link expired\" page",
+    ),
+    (
+        "video-poll-after",
+        "OpenAI surface: polls answered with `openai-poll-after-ms: 50`",
+    ),
 ];
 
 /// Which surface a task was made on.
@@ -56,7 +94,12 @@ pub struct Tasks {
 impl Tasks {
     /// How many creates each model saw.
     pub fn creates(&self, model: &str) -> u64 {
-        self.creates.lock().unwrap().get(model).copied().unwrap_or(0)
+        self.creates
+            .lock()
+            .unwrap()
+            .get(model)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -129,16 +172,14 @@ fn decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b'+' => out.push(b' '),
             b => out.push(b),
         }
@@ -156,7 +197,11 @@ fn unix_now() -> (u64, u64) {
 
 fn create(tasks: &Tasks, surface: Surface, ctx: &Context<'_>) -> Answer {
     let model = ctx.body["model"].as_str().unwrap_or_default().to_owned();
-    if model.is_empty() || ctx.body["prompt"].as_str().is_none_or(|p| p.trim().is_empty()) {
+    if model.is_empty()
+        || ctx.body["prompt"]
+            .as_str()
+            .is_none_or(|p| p.trim().is_empty())
+    {
         return error_answer(
             400,
             "invalid_request",
@@ -181,6 +226,11 @@ fn create(tasks: &Tasks, surface: Surface, ctx: &Context<'_>) -> Answer {
                 ctx,
             );
             answer.headers.push(("Retry-After".into(), "1".into()));
+            return answer;
+        }
+        "video-hang" => {
+            let mut answer = Answer::json(200, json!({}));
+            answer.hang_before_head = true;
             return answer;
         }
         "video-500" => {
@@ -245,7 +295,13 @@ fn query_task(tasks: &Tasks, id: &str, surface: Surface, ctx: &Context<'_>) -> A
 fn file_url(ctx: &Context<'_>, id: &str, model: &str) -> String {
     let name: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     match model {
         "video-cut" => format!("{}/files/cut/{name}.mp4", ctx.origin),
@@ -338,7 +394,13 @@ fn openai_object(id: &str, task: &Task, phase: Phase, ctx: &Context<'_>) -> Valu
 fn content(tasks: &Tasks, id: &str, query: &str, ctx: &Context<'_>) -> Answer {
     let task = tasks.tasks.lock().unwrap().get(id).cloned();
     let Some(task) = task.filter(|t| t.surface == Surface::OpenAi) else {
-        return error_answer(404, "not_found", &format!("video {id} not found"), "invalid_request_error", ctx);
+        return error_answer(
+            404,
+            "not_found",
+            &format!("video {id} not found"),
+            "invalid_request_error",
+            ctx,
+        );
     };
     if !matches!(phase(&task, ctx), Phase::Done) || ends_badly(&task.model).is_some() {
         return error_answer(
@@ -353,16 +415,51 @@ fn content(tasks: &Tasks, id: &str, query: &str, ctx: &Context<'_>) -> Answer {
     if task.model == "video-json-content" {
         return Answer::json(200, json!({"url": url}));
     }
+    if task.model == "video-content-redirect" {
+        let port = ctx.origin.rsplit(':').next().unwrap_or_default();
+        let name = url.rsplit('/').next().unwrap_or_default();
+        return Answer {
+            status: 302,
+            headers: vec![(
+                "Location".into(),
+                format!("http://localhost:{port}/files/{name}"),
+            )],
+            content_type: "text/plain",
+            steps: Vec::new(),
+            tail: None,
+            hang_before_head: false,
+        };
+    }
     let name = url.rsplit('/').next().unwrap_or_default().to_owned();
     let thumbnail = query_param(query, "variant").as_deref() == Some("thumbnail");
-    let name = if thumbnail { name.replace(".mp4", ".webp") } else { name };
-    media(tasks, &format!("{}{name}", if task.model == "video-cut" { "cut/" } else { "" }), ctx.range)
+    let name = if thumbnail {
+        name.replace(".mp4", ".webp")
+    } else {
+        name
+    };
+    media(
+        tasks,
+        &format!(
+            "{}{name}",
+            if task.model == "video-cut" {
+                "cut/"
+            } else {
+                ""
+            }
+        ),
+        ctx.range,
+        ctx.origin,
+    )
 }
 
 /// Serve `/files/…`: the media bytes (honouring `Range`), a redirect, a cut, or an expired link.
-pub fn media(tasks: &Tasks, path: &str, range: Option<&str>) -> Answer {
+pub fn media(tasks: &Tasks, path: &str, range: Option<&str>, origin: &str) -> Answer {
     let name = path.rsplit('/').next().unwrap_or_default();
-    let kind = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    let kind = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
     let Some((content_type, bytes)) = media_bytes(name) else {
         return Answer {
             status: 404,
@@ -375,9 +472,14 @@ pub fn media(tasks: &Tasks, path: &str, range: Option<&str>) -> Answer {
     };
     match kind {
         "redirect" => {
+            // Another origin: the same server under the name `localhost`.
+            let port = origin.rsplit(':').next().unwrap_or_default();
             return Answer {
                 status: 302,
-                headers: vec![("Location".into(), format!("/files/{name}"))],
+                headers: vec![(
+                    "Location".into(),
+                    format!("http://localhost:{port}/files/{name}"),
+                )],
                 content_type: "text/plain",
                 steps: Vec::new(),
                 tail: None,
@@ -428,6 +530,8 @@ pub fn media(tasks: &Tasks, path: &str, range: Option<&str>) -> Answer {
         // The first fetch breaks off two fifths in.
         let cut = slice.len() * 2 / 5;
         steps.push(Step::Write(slice.slice(..cut)));
+        // Let the bytes reach the wire before the connection is cut.
+        steps.push(Step::Pause(std::time::Duration::from_millis(100)));
         steps.push(Step::Reset);
     } else {
         steps.push(Step::Write(slice));
@@ -440,4 +544,62 @@ pub fn media(tasks: &Tasks, path: &str, range: Option<&str>) -> Answer {
         tail: None,
         hang_before_head: false,
     }
+}
+
+/// The fields of a `multipart/form-data` body (`params` is what follows the media type in
+/// `Content-Type`): text parts as strings, file parts as `{"file_name", "content_type", "size"}`.
+pub fn multipart_fields(params: &str, body: &[u8]) -> Value {
+    let Some(boundary) = params
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .next()
+    else {
+        return Value::Null;
+    };
+    let delimiter = format!("--{}", boundary.trim_matches('"'));
+    let mut fields = serde_json::Map::new();
+    let text = body;
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(at) = find(rest, delimiter.as_bytes()) {
+        parts.push(&rest[..at]);
+        rest = &rest[at + delimiter.len()..];
+    }
+    for part in parts.into_iter().skip(1) {
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let Some(split) = find(part, b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&part[..split]);
+        let mut value = &part[split + 4..];
+        value = value.strip_suffix(b"\r\n").unwrap_or(value);
+        let disposition = head.lines().next().unwrap_or_default();
+        let attribute = |name: &str| {
+            disposition
+                .split(';')
+                .filter_map(|a| a.trim().strip_prefix(&format!("{name}=")))
+                .next()
+                .map(|v| v.trim_matches('"').to_owned())
+        };
+        let Some(name) = attribute("name") else {
+            continue;
+        };
+        let field = match attribute("filename") {
+            Some(file_name) => json!({
+                "file_name": file_name,
+                "content_type": head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Type:").or_else(|| l.strip_prefix("content-type:")))
+                    .map(str::trim),
+                "size": value.len(),
+            }),
+            None => Value::String(String::from_utf8_lossy(value).into_owned()),
+        };
+        fields.insert(name, field);
+    }
+    Value::Object(fields)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }

@@ -356,12 +356,15 @@ async fn prime(mut response: Response, deadline: Option<Instant>) -> Result<Resp
 fn document(status: u16, headers: &HeaderMap, bytes: Bytes, config: &Config) -> Result<Body> {
     if memchr::memmem::find(&bytes, b"\"error\"").is_some() {
         let error = ApiError::from_body(Some(status), &scrub(&bytes, config.api_key.as_ref()));
-        // `{"error": {…}}` or `{"error": "text"}` is an error; `null`, `""`, `false` are not.
-        let is_error = match error.body.as_ref().and_then(|b| b.get("error")) {
-            Some(serde_json::Value::Object(_)) => true,
-            Some(serde_json::Value::String(s)) => !s.is_empty(),
-            _ => false,
-        };
+        // `{"error": {…}}` or `{"error": "text"}` is an error; `null`, `""`, `false` are not,
+        // and neither is an object with an `id` that reports its own failure (a failed video).
+        let body = error.body.as_ref();
+        let is_error = body.is_some_and(|b| b.get("id").is_none())
+            && match body.and_then(|b| b.get("error")) {
+                Some(serde_json::Value::Object(_)) => true,
+                Some(serde_json::Value::String(s)) => !s.is_empty(),
+                _ => false,
+            };
         if is_error {
             let mut error = error;
             if let Some(id) = request_id_header(headers) {
@@ -416,9 +419,9 @@ async fn form(parts: &[crate::request::Part]) -> Result<reqwest::multipart::Form
         form = match &part.value {
             PartValue::Text(text) => form.text(part.name.clone(), text.clone()),
             PartValue::File { path, content_type } => {
-                let file = reqwest::multipart::Part::file(path).await.map_err(|e| {
-                    Error::Config(format!("cannot read {}: {e}", path.display()))
-                })?;
+                let file = reqwest::multipart::Part::file(path)
+                    .await
+                    .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
                 let mime = content_type
                     .clone()
                     .unwrap_or_else(|| crate::request::guess_content_type(path).to_owned());

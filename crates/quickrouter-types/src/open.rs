@@ -181,11 +181,9 @@ impl VideoStatus {
     pub fn is_success(&self) -> bool {
         match self {
             Self::Completed | Self::Succeeded => true,
-            Self::Other(other) => {
-                ["success", "succeed", "done", "finished", "complete"]
-                    .iter()
-                    .any(|w| other.eq_ignore_ascii_case(w))
-            }
+            Self::Other(other) => ["success", "succeed", "done", "finished", "complete"]
+                .iter()
+                .any(|w| other.eq_ignore_ascii_case(w)),
             _ => false,
         }
     }
@@ -233,7 +231,14 @@ mod tests {
         for failed in ["failed", "cancelled", "canceled", "FAILURE"] {
             assert!(VideoStatus::parse(failed).is_failure(), "{failed}");
         }
-        for running in ["pending", "queued", "processing", "in_progress", "rendering", ""] {
+        for running in [
+            "pending",
+            "queued",
+            "processing",
+            "in_progress",
+            "rendering",
+            "",
+        ] {
             assert!(!VideoStatus::parse(running).is_terminal(), "{running}");
         }
     }

@@ -45,7 +45,7 @@ fn strip_nulls(value: &mut Value) {
 #[test]
 fn seed_request_round_trips_exactly() {
     let request: CreateChatCompletionRequest = exact("seed_request.json");
-    assert_eq!(request.model, "video-chat");
+    assert_eq!(request.model, "sora-2");
     assert_eq!(request.max_tokens, Some(1000));
     assert_eq!(request.stream, Some(true));
     assert!(
@@ -81,7 +81,10 @@ fn streamed_chunks_round_trip_exactly() {
     );
 
     let progress: ChatCompletionChunk = exact("chunk_video_progress.json");
-    assert_eq!(progress.choices[0].delta.reasoning_text(), Some("🏃 进度 36.."));
+    assert_eq!(
+        progress.choices[0].delta.reasoning_text(),
+        Some("🏃 进度 36..")
+    );
 }
 
 #[test]

@@ -14,7 +14,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         prompt
     };
     let client = Client::from_env()?;
-    let request = CreateChatCompletionRequest::new("video-chat", [ChatMessage::user(prompt)]);
+    // A model the relay serves through chat (the emulator calls one `video-chat`).
+    let model = std::env::var("QUICKROUTER_VIDEO_MODEL").unwrap_or_else(|_| "video-chat".into());
+    let request = CreateChatCompletionRequest::new(model, [ChatMessage::user(prompt)]);
     let mut stream = client.chat().stream(&request).await?;
     let mut tracker = ProgressTracker::new();
     let mut answer = CompletionAccumulator::new();

@@ -17,8 +17,10 @@
 use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
-use quickrouter_transport::reqwest::header::{HeaderMap, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use quickrouter_transport::reqwest::header::HeaderValue;
+use quickrouter_transport::reqwest::header::{
+    HeaderMap, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE,
+};
 use quickrouter_transport::{ByteStream, Expect, Request, RequestOptions};
 use tokio::io::AsyncWriteExt;
 
@@ -107,14 +109,20 @@ pub(crate) async fn fetch(
             let url = ["url", "video_url", "/data/url", "/data/video_url"]
                 .iter()
                 .find_map(|k| {
-                    if k.starts_with('/') { link.pointer(k) } else { link.get(*k) }
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
+                    if k.starts_with('/') {
+                        link.pointer(k)
+                    } else {
+                        link.get(*k)
+                    }
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
                 })
-                .ok_or_else(|| Error::media(format!(
-                    "the content endpoint answered JSON naming no media URL: {}",
-                    String::from_utf8_lossy(&body[..body.len().min(200)])
-                )))?;
+                .ok_or_else(|| {
+                    Error::media(format!(
+                        "the content endpoint answered JSON naming no media URL: {}",
+                        String::from_utf8_lossy(&body[..body.len().min(200)])
+                    ))
+                })?;
             source = Source::Url(url);
             hops += 1;
             if hops > 10 {
@@ -178,7 +186,9 @@ pub(crate) async fn fetch(
             };
             match next {
                 Ok(bytes) => {
-                    file.write_all(&bytes).await.map_err(|e| write_error(part, e))?;
+                    file.write_all(&bytes)
+                        .await
+                        .map_err(|e| write_error(part, e))?;
                     offset += bytes.len() as u64;
                     progress(Progress {
                         received: offset,
@@ -196,7 +206,11 @@ pub(crate) async fn fetch(
         if cut.is_some() || short {
             if resumes < MAX_RESUMES && cut.as_ref().is_none_or(is_cut) {
                 resumes += 1;
-                tracing::warn!(received = offset, ?total, "download cut; resuming with Range");
+                tracing::warn!(
+                    received = offset,
+                    ?total,
+                    "download cut; resuming with Range"
+                );
                 continue;
             }
             return Err(match cut {
@@ -222,7 +236,8 @@ pub(crate) async fn fetch(
 }
 
 async fn open(client: &Client, source: &Source, offset: u64) -> Result<Opened, Error> {
-    let range = (offset > 0).then(|| HeaderValue::from_str(&format!("bytes={offset}-")).expect("ascii"));
+    let range =
+        (offset > 0).then(|| HeaderValue::from_str(&format!("bytes={offset}-")).expect("ascii"));
     match source {
         Source::Api { path, options } => {
             let mut options = options.clone();
@@ -254,10 +269,7 @@ async fn open(client: &Client, source: &Source, offset: u64) -> Result<Opened, E
                 let body = response.bytes().await.unwrap_or_default();
                 let detail = quickrouter_transport::ApiError::from_body(Some(status), &body);
                 return Err(Error::Media {
-                    message: format!(
-                        "the media host answered {status}: {}",
-                        detail.message
-                    ),
+                    message: format!("the media host answered {status}: {}", detail.message),
                     status: Some(status),
                     source: None,
                 });
@@ -350,7 +362,9 @@ fn not_media(content_type: &str, first: &[u8]) -> Option<&'static str> {
     {
         return Some("an HTML page");
     }
-    if content_type.contains("json") || (start.starts_with(b"{\"") && content_type.starts_with("text/")) {
+    if content_type.contains("json")
+        || (start.starts_with(b"{\"") && content_type.starts_with("text/"))
+    {
         return Some("a JSON document");
     }
     if content_type.starts_with("text/") {
@@ -399,7 +413,13 @@ fn with_extension(name: &str, content_type: &str) -> String {
 pub fn sanitize(text: &str) -> String {
     let mut name: String = text
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(120)
         .collect();
     name = name.trim_start_matches('.').to_owned();
@@ -442,7 +462,13 @@ pub fn file_name_for_url(url: &str) -> String {
     let stem = &segment[..stem_end];
     let clean: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(120)
         .collect();
     let clean = clean.trim_start_matches('.');
@@ -483,7 +509,10 @@ mod tests {
         assert_eq!(name("https://h/a/..%2F..%2Fx.mp4"), "_2F.._2Fx.mp4");
         assert_eq!(name("https://h/.mp4"), "media.mp4");
         assert_eq!(name("https://h/v/clip.MP4?sig=a/b"), "clip.MP4");
-        assert_eq!(name("https://h/%E8%A7%86%E9%A2%91.webp"), "_E8_A7_86_E9_A2_91.webp");
+        assert_eq!(
+            name("https://h/%E8%A7%86%E9%A2%91.webp"),
+            "_E8_A7_86_E9_A2_91.webp"
+        );
         assert_eq!(name("https://h/v/abc"), "abc.mp4");
         for url in [
             "https://h/../../../etc/passwd.png",
@@ -496,7 +525,10 @@ mod tests {
                 "{url} -> {n}"
             );
         }
-        assert_eq!(sanitize("veo3.1-fast:1770350082-trii1OXZc3"), "veo3.1-fast_1770350082-trii1OXZc3");
+        assert_eq!(
+            sanitize("veo3.1-fast:1770350082-trii1OXZc3"),
+            "veo3.1-fast_1770350082-trii1OXZc3"
+        );
         assert_eq!(sanitize("../.."), "media");
     }
 

@@ -232,6 +232,8 @@ impl ChatArgs {
             // The default is to stream, unless the --request file says otherwise.
             body.get("stream").and_then(Value::as_bool).unwrap_or(true)
         };
+        // `--no-stream` says `stream: false` aloud (the library keeps a `stream` the body names).
+        body.insert("stream".into(), Value::Bool(stream));
         Ok(ChatSettings {
             body,
             stream,
@@ -405,16 +407,20 @@ pub fn print_raw(raw: &[u8], ui: &Ui) {
     ui.out("\n");
 }
 
+/// A document the relay sent as one JSON line (every field kept).
+pub fn print_line(raw: &[u8], ui: &Ui) {
+    match serde_json::from_slice::<Value>(raw) {
+        Ok(value) => ui.out(&value.to_string()),
+        Err(_) => ui.out(&String::from_utf8_lossy(raw).replace('\n', " ")),
+    }
+    ui.out("\n");
+}
+
 /// Print a non-stream answer.
 fn print_whole(completion: &ChatCompletion, raw: &[u8], format: OutputFormat, ui: &Ui) {
     match format {
         OutputFormat::Json => print_raw(raw, ui),
-        OutputFormat::Ndjson => {
-            // One line: the document as received, its line breaks (if any) folded.
-            let value: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
-            ui.out(&value.to_string());
-            ui.out("\n");
-        }
+        OutputFormat::Ndjson => print_line(raw, ui),
         OutputFormat::Text => {
             let several = completion.choices.len() > 1;
             for (i, choice) in completion.choices.iter().enumerate() {
@@ -654,7 +660,7 @@ mod tests {
                 "max_tokens": 5, "stop": ["x"], "seed": -3, "presence_penalty": -0.5, "frequency_penalty": 0.5,
                 "logit_bias": {"50256": -100}, "user": "u", "response_format": {"type": "json_object"},
                 "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
-                "stream_options": {"include_usage": true}
+                "stream_options": {"include_usage": true}, "stream": false
             })
         );
         assert!(!s.stream);

@@ -16,6 +16,7 @@ pub async fn run(client: &Client, format: OutputFormat, ui: &Ui) -> Result<(), F
         // As the relay sent it: new-api adds fields of its own (`success`).
         OutputFormat::Json => crate::cmd::chat::print_raw(&list.raw, ui),
         OutputFormat::Ndjson => {
+            // One line per model, each as the relay sent it.
             let value: serde_json::Value = serde_json::from_slice(&list.raw).unwrap_or_default();
             for model in value["data"].as_array().into_iter().flatten() {
                 ui.out(&model.to_string());

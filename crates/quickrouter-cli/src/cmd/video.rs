@@ -79,7 +79,7 @@ pub enum VideoCommand {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// The prompt (words joined by spaces); none or '-' reads stdin
-    #[arg(value_name = "PROMPT", trailing_var_arg = true)]
+    #[arg(value_name = "PROMPT")]
     pub prompt: Vec<String>,
     /// The model [env: QUICKROUTER_VIDEO_MODEL]
     #[arg(short, long)]
@@ -195,7 +195,12 @@ impl CreateArgs {
         let model = self
             .model
             .clone()
-            .or_else(|| extra.get("model").and_then(Value::as_str).map(str::to_owned))
+            .or_else(|| {
+                extra
+                    .get("model")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .or_else(|| env.var(ENV_VIDEO_MODEL))
             .ok_or_else(|| {
                 Failure::usage(format!(
@@ -253,11 +258,18 @@ pub async fn run(
             download,
         } => {
             if settings.api == VideoApi::Chat {
-                return create_through_chat(client, &request, download.as_deref(), format, ui).await;
+                return create_through_chat(client, &request, download.as_deref(), format, ui)
+                    .await;
             }
-            let created = videos.create(&request).await.map_err(|e| Failure::from_error(&e))?;
+            let created = videos
+                .create(&request)
+                .await
+                .map_err(|e| Failure::from_error(&e))?;
             let resume = format!("quickrouter video wait{api_flag} '{}'", created.id);
-            ui.note(&format!("task {} created (resume with: {resume})", created.id));
+            ui.note(&format!(
+                "task {} created (resume with: {resume})",
+                created.id
+            ));
             ui.set_interrupt_hint(&format!(
                 "task {} goes on; resume with: {resume}",
                 created.id
@@ -265,14 +277,24 @@ pub async fn run(
             if no_wait {
                 match format {
                     OutputFormat::Text => ui.out(&format!("{}\n", created.id)),
-                    _ => crate::cmd::chat::print_raw(&created.raw, ui),
+                    OutputFormat::Json => crate::cmd::chat::print_raw(&created.raw, ui),
+                    OutputFormat::Ndjson => crate::cmd::chat::print_line(&created.raw, ui),
                 }
                 return Ok(());
             }
             if format == OutputFormat::Ndjson {
-                crate::cmd::chat::print_raw(&created.raw, ui);
+                crate::cmd::chat::print_line(&created.raw, ui);
             }
-            let finished = wait(&videos, created, &settings.wait, settings.max_wait, &resume, format, ui).await?;
+            let finished = wait(
+                &videos,
+                created,
+                &settings.wait,
+                settings.max_wait,
+                &resume,
+                format,
+                ui,
+            )
+            .await?;
             finish(&videos, &finished, download.as_deref(), format, ui).await
         }
         Action::Status(id) => {
@@ -285,7 +307,8 @@ pub async fn run(
                     task.progress.map_or("-".to_owned(), |p| p.to_string()),
                     task.video_url.as_deref().unwrap_or("-")
                 )),
-                _ => crate::cmd::chat::print_raw(&task.raw, ui),
+                OutputFormat::Json => crate::cmd::chat::print_raw(&task.raw, ui),
+                OutputFormat::Ndjson => crate::cmd::chat::print_line(&task.raw, ui),
             }
             Ok(())
         }
@@ -293,19 +316,35 @@ pub async fn run(
             let resume = format!("quickrouter video wait{api_flag} '{id}'");
             ui.set_interrupt_hint(&format!("task {id} goes on; resume with: {resume}"));
             let first = videos.get(&id).await.map_err(|e| Failure::from_error(&e))?;
-            let finished = wait(&videos, first, &settings.wait, settings.max_wait, &resume, format, ui).await?;
+            let finished = wait(
+                &videos,
+                first,
+                &settings.wait,
+                settings.max_wait,
+                &resume,
+                format,
+                ui,
+            )
+            .await?;
             finish(&videos, &finished, download.as_deref(), format, ui).await
         }
         Action::Download(id, dir) => {
             let task = videos.get(&id).await.map_err(|e| Failure::from_error(&e))?;
             if !task.is_success() {
                 return Err(Failure::new(
-                    if task.is_failure() { Code::ServerError } else { Code::ClientError },
+                    if task.is_failure() {
+                        Code::ServerError
+                    } else {
+                        Code::ClientError
+                    },
                     format!(
                         "video task {} is not completed (status {}){}",
                         task.id,
                         task.status_text,
-                        task.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+                        task.error
+                            .as_ref()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default()
                     ),
                 ));
             }
@@ -340,7 +379,7 @@ async fn wait(
                 Ok(task) => {
                     show(&task);
                     if format == OutputFormat::Ndjson {
-                        crate::cmd::chat::print_raw(&task.raw, ui);
+                        crate::cmd::chat::print_line(&task.raw, ui);
                     }
                     last = task;
                 }
@@ -378,7 +417,9 @@ async fn wait(
             format!(
                 "video task {} {}: {reason}",
                 last.id,
-                if last.status.is_failure() && last.status_text.to_ascii_lowercase().starts_with("cancel") {
+                if last.status.is_failure()
+                    && last.status_text.to_ascii_lowercase().starts_with("cancel")
+                {
                     "was cancelled"
                 } else {
                     "failed"
@@ -450,7 +491,9 @@ async fn create_through_chat(
     format: OutputFormat,
     ui: &Ui,
 ) -> Result<(), Failure> {
-    let typed = request.to_chat_request().map_err(|e| Failure::from_error(&e))?;
+    let typed = request
+        .to_chat_request()
+        .map_err(|e| Failure::from_error(&e))?;
     let mut body: Map<String, Value> = request.extra.clone();
     if let Ok(Value::Object(fields)) = serde_json::to_value(&typed) {
         body.extend(fields);

@@ -95,7 +95,9 @@ impl std::str::FromStr for VideoApi {
             "unified" => Ok(VideoApi::Unified),
             "openai" => Ok(VideoApi::OpenAi),
             "chat" => Ok(VideoApi::Chat),
-            other => Err(format!("unknown video API {other:?}: expected unified, openai or chat")),
+            other => Err(format!(
+                "unknown video API {other:?}: expected unified, openai or chat"
+            )),
         }
     }
 }
@@ -114,7 +116,10 @@ impl ImageInput {
     /// A URL (`http:`, `https:`, `data:`) as a URL, anything else as a file path.
     pub fn parse(value: &str) -> Self {
         let lower = value.to_ascii_lowercase();
-        if ["http://", "https://", "data:"].iter().any(|p| lower.starts_with(p)) {
+        if ["http://", "https://", "data:"]
+            .iter()
+            .any(|p| lower.starts_with(p))
+        {
             ImageInput::Url(value.to_owned())
         } else {
             ImageInput::File(PathBuf::from(value))
@@ -234,7 +239,8 @@ impl VideoRequest {
         };
         let mut body = self.over_extra(&typed)?;
         if let Some(ratio) = &self.aspect_ratio {
-            body.entry("aspect_ratio").or_insert(Value::String(ratio.clone()));
+            body.entry("aspect_ratio")
+                .or_insert(Value::String(ratio.clone()));
         }
         if let Some(ImageInput::Url(url)) = self.images.first() {
             body.insert("input_reference".into(), Value::String(url.clone()));
@@ -252,7 +258,10 @@ impl VideoRequest {
             return Ok(None);
         };
         if !path.is_file() {
-            return Err(Error::Config(format!("cannot read {}: not a file", path.display())));
+            return Err(Error::Config(format!(
+                "cannot read {}: not a file",
+                path.display()
+            )));
         }
         let mut parts = Vec::new();
         for (name, value) in self.to_openai()? {
@@ -290,7 +299,10 @@ impl VideoRequest {
             }
             ChatMessage::user(parts)
         };
-        Ok(CreateChatCompletionRequest::new(self.model.clone(), [message]))
+        Ok(CreateChatCompletionRequest::new(
+            self.model.clone(),
+            [message],
+        ))
     }
 }
 
@@ -488,7 +500,9 @@ impl<'a> Videos<'a> {
         };
         let stem = stem.map(str::to_owned).unwrap_or_else(|| match &source {
             Source::Api { .. } => download::sanitize(&task.id),
-            Source::Url(url) => download::stem_of_url(url).unwrap_or_else(|| download::sanitize(&task.id)),
+            Source::Url(url) => {
+                download::stem_of_url(url).unwrap_or_else(|| download::sanitize(&task.id))
+            }
         });
         download::fetch(self.client, source, dir, &stem, progress).await
     }

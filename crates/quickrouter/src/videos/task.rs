@@ -104,9 +104,14 @@ impl VideoTask {
         let status = VideoStatus::parse(status_text.as_deref().unwrap_or_default());
         let mut video_url = url(object, &["video_url", "url", "output_url"])
             .or_else(|| {
-                ["/metadata/url", "/metadata/video_url", "/output/video_url", "/video/url"]
-                    .iter()
-                    .find_map(|p| object.pointer(p).and_then(non_empty))
+                [
+                    "/metadata/url",
+                    "/metadata/video_url",
+                    "/output/video_url",
+                    "/video/url",
+                ]
+                .iter()
+                .find_map(|p| object.pointer(p).and_then(non_empty))
             })
             .or_else(|| detail.and_then(|d| url(d, &["video_url", "url"])));
         if api == VideoApi::OpenAi && video_url.is_none() && status.is_success() {
@@ -231,7 +236,10 @@ mod tests {
             VideoApi::Unified,
             r#"{"id":"veo3.1-fast:1-abc","status":"pending","status_update_time":1762010645686}"#,
         );
-        assert_eq!((t.id.as_str(), t.status_text.as_str()), ("veo3.1-fast:1-abc", "pending"));
+        assert_eq!(
+            (t.id.as_str(), t.status_text.as_str()),
+            ("veo3.1-fast:1-abc", "pending")
+        );
         assert!(!t.is_terminal());
         let t = task(
             VideoApi::Unified,
@@ -275,10 +283,12 @@ mod tests {
             VideoApi::OpenAi,
             r#"{"id":"video_1","status":"failed","error":{"code":"moderation","message":"blocked"}}"#,
         );
-        assert_eq!(
-            t.error.unwrap().to_string(),
-            "blocked (code moderation)"
-        );
-        assert!(VideoTask::from_json(VideoApi::OpenAi, Bytes::from_static(b"{}"), |_| String::new()).is_none());
+        assert_eq!(t.error.unwrap().to_string(), "blocked (code moderation)");
+        assert!(VideoTask::from_json(
+            VideoApi::OpenAi,
+            Bytes::from_static(b"{}"),
+            |_| String::new()
+        )
+        .is_none());
     }
 }
