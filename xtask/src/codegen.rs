@@ -108,7 +108,8 @@ pub fn generate_from_str(spec_text: &str) -> Result<String> {
 
     let mut definitions = Vec::new();
     for (name, schema) in &schemas {
-        if inlined_only.contains(name) {
+        // Inlined into a union, or documented for the spec's readers and Prism only.
+        if inlined_only.contains(name) || schema.get("x-codegen") == Some(&Value::Bool(false)) {
             continue;
         }
         let rewritten = rewrite_schema(schema, &schemas);

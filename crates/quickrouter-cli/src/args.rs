@@ -62,6 +62,7 @@ pub struct Cli {
 
 /// Flags every command takes, before or after the command name.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The API base URL [env: QUICKROUTER_BASE_URL] [default: https://api.quickrouter.ai/v1]
     #[arg(long, global = true, value_name = "URL")]

@@ -376,3 +376,34 @@ fn json_and_ndjson_print_the_relays_objects() {
     assert_eq!(sent["watermark"], false);
     assert_eq!(sent["duration"], 6);
 }
+
+#[test]
+fn ctrl_c_exits_130_and_says_how_to_resume() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let slow = quickrouter_tests::emulator_with_step(std::time::Duration::from_secs(60), None);
+    let mut child = support::command(&slow)
+        .args(["video", "create", "-m", "veo3.1-fast", "x"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.starts_with("task veo3.1-fast:"), "{first}");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130), "{rest}");
+    let id = first.split_whitespace().nth(1).unwrap();
+    assert!(rest.contains("interrupted") && rest.contains(id), "{rest}");
+    assert!(rest.contains("quickrouter video wait"), "{rest}");
+    assert_eq!(slow.video_creates("veo3.1-fast"), 1);
+}

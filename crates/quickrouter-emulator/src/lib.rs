@@ -3,48 +3,25 @@
 //! included, so every layer of quickrouter is tested against it and a newcomer can try the CLI
 //! without an API key.
 //!
-//! It serves `POST {prefix}/chat/completions` (JSON and SSE), `GET {prefix}/models`, and
-//! `GET /files/NAME` (the media its video-chat answers link to: any GET path ending in `.mp4`, `.webp`, `.mov`
-//! serves deterministic bytes named by its last segment, see [`media_bytes`]). Any path prefix is accepted (the
+//! It serves `POST {prefix}/chat/completions` (JSON and SSE), `GET {prefix}/models`, the video
+//! task routes (`POST {prefix}/video/create`, `GET {prefix}/video/query?id=`, `POST {prefix}/videos`,
+//! `GET {prefix}/videos/{id}`, `GET {prefix}/videos/{id}/content`), and `GET /files/NAME` (the media
+//! its answers link to: any GET path ending in `.mp4`, `.webp`, `.mov` serves deterministic bytes
+//! named by its last segment, see [`media_bytes`]). Any path prefix is accepted (the
 //! usual one is `/v1`), so a client's base-URL prefix handling can be checked in the recorded
 //! requests. Only `Authorization: Bearer KEY` with the configured key is accepted on the API paths;
 //! anything else gets new-api's 401. Every answer carries `x-request-id` and
 //! `X-Oneapi-Request-Id`, and every request is recorded (method, path, headers, body).
 //!
 //! # Scenarios
-//! Chosen by the request's `model` ([`scenario::SCENARIOS`] lists them; `GET /v1/models` too):
+//! Chosen by the request's `model`: [`scenario::SCENARIOS`] for chat (ordinary text, video made
+//! through chat, tools, relay quirks, every fault) and [`video::VIDEO_MODELS`] for the video task
+//! routes (progress, failures, 429 and 500 on create, cut, redirected, expired and JSON-pointer
+//! downloads). Each list is the one place its scenarios are named and described; `GET /v1/models`
+//! serves both (`quickrouter models --output json` prints them).
 //!
-//! | model | behaviour |
-//! |---|---|
-//! | any other, e.g. `gpt-4o-mini` | `You said: PROMPT`, word by word; honours `n`, `max_tokens` (words), `stop`, `stream_options.include_usage` |
-//! | `long` | `max_tokens` words (default 10000), for benchmarks |
-//! | `video-chat` | queue note and progress in `reasoning_content` (`排队中`, `🏃 进度 36..`, `Progress 76%`), keep-alive comments, pauses, CRLF lines, then `[▶ 点击查看视频](…/files/TASK.mp4)` and a `.webp` thumbnail |
-//! | `video-chat-inline` | the same with progress in `content` |
-//! | `video-chat-fail` | progress, then `❌ 生成失败 … Failure reason: … content policies` with HTTP 200 |
-//! | `video-chat-error` | progress, then an in-band `data: {"error": …}` |
-//! | `media-links` | links to media with hostile names (`../../x.mp4`, encoded slashes, a duplicate name) |
-//! | `tools` | two parallel tool calls, arguments split into 5-byte pieces interleaved by `index` |
-//! | `quirks` | unknown fields, `null`s, `STOP`, `data:` with no space, `event:`/`id:`/`retry:` lines, `choices: []` and `null`, comments |
-//! | `json-for-stream` | a whole JSON completion even to a stream request |
-//! | `sse-as-json` | an event stream labelled `application/json` |
-//! | `error-200` | HTTP 200 with a JSON error body |
-//! | `slow-keepalive` | keep-alive comments and silences of the video step pause, then a normal end |
-//! | `fault-429-then-ok` | 429 with `Retry-After: 1`, then success |
-//! | `fault-429-long` | 429 with `Retry-After: 3600` |
-//! | `fault-429-quota` | 429 `insufficient_quota` |
-//! | `fault-502-then-ok` | an HTML 502 page, then success |
-//! | `fault-503` | 503 forever |
-//! | `fault-401`, `fault-403` | new-api bodies, Chinese messages, request id in the message |
-//! | `fault-echo-key` | 401 whose message echoes the key it was sent |
-//! | `fault-403-quota` | 403 `insufficient_user_quota` |
-//! | `fault-400` | 400 JSON error, stream or not |
-//! | `fault-midstream-error` | content, then `data: {"error": …}` |
-//! | `fault-no-done` | content, then a clean close without `[DONE]` |
-//! | `fault-drop-then-ok` | a 200 event stream closed before its first event, then success |
-//! | `fault-reset` | content, then a reset mid-chunk |
-//! | `fault-invalid-json` | content, then a data line that is not JSON |
-//! | `fault-silent` | content, then silence (idle timeout) |
-//! | `fault-hang` | no response head at all (request timeout) |
+//! Video tasks advance with time: queued for one step ([`Options::video_step`]), three steps of
+//! progress, then done; files under `/files/` are served with `Range` support and no key.
 //!
 //! "Then success" counts requests per model over the emulator's life.
 //!

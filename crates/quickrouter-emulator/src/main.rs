@@ -9,7 +9,7 @@ const USAGE: &str =
 
   --port PORT        port on 127.0.0.1 (default 8787; 0 = any free port)
   --api-key KEY      the only key accepted (default sk-emulator)
-  --step-ms MS  pause between video-chat progress steps (default 400)
+  --step-ms MS       one step of a video job (progress note, task stage; default 400)
   --split N          write streams in pieces of 1..=N bytes";
 
 fn main() -> std::process::ExitCode {
@@ -56,7 +56,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     println!("quickrouter-emulator listening on {}", emulator.base_url());
-    println!("try: QUICKROUTER_BASE_URL={} QUICKROUTER_API_KEY={} quickrouter chat -m video-chat 'a cat surfing'", emulator.base_url(), emulator.api_key());
+    println!("try: QUICKROUTER_BASE_URL={} QUICKROUTER_API_KEY={} quickrouter video create -m veo3.1-fast 'a cat surfing'", emulator.base_url(), emulator.api_key());
     loop {
         std::thread::park();
     }

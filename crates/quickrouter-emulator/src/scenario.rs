@@ -191,6 +191,7 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
 pub fn models() -> Value {
     let data: Vec<Value> = SCENARIOS
         .iter()
+        .chain(crate::video::VIDEO_MODELS)
         .map(|(id, description)| {
             json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "quickrouter-emulator", "description": description})
         })

@@ -25,7 +25,8 @@ pub struct Options {
     pub api_key: String,
     /// The port on 127.0.0.1 (0: any free port).
     pub port: u16,
-    /// The pause between video-chat progress steps (and slow-keepalive's silences).
+    /// One step of a video job: between progress notes of video over chat (and slow-keepalive's
+    /// silences), and each stage of a video task (queued, three of progress, done).
     pub video_step: Duration,
     /// Write every streamed body in pieces of 1..=N bytes.
     pub split: Option<usize>,

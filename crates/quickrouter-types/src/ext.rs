@@ -304,10 +304,3 @@ impl ChunkDelta {
             .or(self.reasoning.as_deref())
     }
 }
-
-impl ErrorCode {
-    /// The code as text (`"insufficient_quota"`, `"429"`).
-    pub fn as_text(&self) -> String {
-        self.to_string()
-    }
-}

@@ -229,61 +229,6 @@ pub struct CreateVideoRequest {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-///A string (OpenAI, new-api) or an integer (OpenRouter).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(untagged)]
-pub enum ErrorCode {
-    String(::std::string::String),
-    Integer(i64),
-}
-impl ::std::fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        match self {
-            Self::String(x) => x.fmt(f),
-            Self::Integer(x) => x.fmt(f),
-        }
-    }
-}
-impl ::std::convert::From<i64> for ErrorCode {
-    fn from(value: i64) -> Self {
-        Self::Integer(value)
-    }
-}
-///`ErrorDetail`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-pub struct ErrorDetail {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub code: ::std::option::Option<ErrorCode>,
-    #[serde(default, deserialize_with = "crate::tolerant::null_as_default")]
-    pub message: ::std::string::String,
-    ///new-api's Chinese message, beside `message`.
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub message_zh: ::std::option::Option<::std::string::String>,
-    ///OpenRouter's details (provider name, raw upstream error).
-    #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-    #[serde(deserialize_with = "crate::tolerant::null_as_default")]
-    pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub param: ::std::option::Option<::std::string::String>,
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-    pub type_: ::std::option::Option<::std::string::String>,
-    #[serde(flatten)]
-    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-}
-///`{error: {...}}`; some relays put the fields at the top level with `object: "error"`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-pub struct ErrorResponse {
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub code: ::std::option::Option<ErrorCode>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub error: ::std::option::Option<ErrorDetail>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub message: ::std::option::Option<::std::string::String>,
-    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub object: ::std::option::Option<::std::string::String>,
-    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-    pub type_: ::std::option::Option<::std::string::String>,
-}
 ///`FunctionCall`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct FunctionCall {

@@ -14,6 +14,7 @@ use crate::exit::{Code, Failure};
 use crate::output::Ui;
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Video options")]
 pub struct VideoArgs {
     /// Which surface the task or id belongs to
     #[arg(long, global = true, value_enum, default_value = "unified")]
