@@ -18,15 +18,10 @@ async fn chunks(
     client: &Client,
     request: &CreateChatCompletionRequest,
 ) -> (Vec<ChatCompletionChunk>, Option<Error>) {
-    let mut stream = client.chat().stream(request).await.unwrap();
+    let stream = client.chat().stream(request).await.unwrap();
     let mut out = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(chunk) => out.push(chunk),
-            Err(e) => return (out, Some(e)),
-        }
-    }
-    (out, None)
+    let error = stream.drain(|chunk, _| out.push(chunk.clone())).await;
+    (out, error)
 }
 
 #[tokio::test]
@@ -558,11 +553,8 @@ async fn a_relay_that_ignores_stream_true_still_streams_its_answer() {
     let emu = emulator(None);
     let client = client(&emu);
     let request = ask("json-for-stream", "hello there").include_usage(true);
-    let mut stream = client.chat().stream(&request).await.unwrap();
-    let mut chunks = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        chunks.push(chunk.unwrap());
-    }
+    let (chunks, error) = chunks(&client, &request).await;
+    assert!(error.is_none(), "{error:?}");
     assert_eq!(
         chunks.len(),
         2,

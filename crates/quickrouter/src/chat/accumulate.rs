@@ -43,7 +43,6 @@ pub struct CompletionAccumulator {
 
 #[derive(Debug, Default, Clone)]
 struct ChoiceState {
-    role: Option<Role>,
     content: Option<String>,
     reasoning: Option<String>,
     refusal: Option<String>,
@@ -99,9 +98,6 @@ impl CompletionAccumulator {
         for choice in &chunk.choices {
             let state = self.choices.entry(choice.index).or_default();
             let delta = &choice.delta;
-            if delta.role.is_some() {
-                state.role.clone_from(&delta.role);
-            }
             append(&mut state.content, delta.content.as_deref());
             append(&mut state.reasoning, delta.reasoning_text());
             append(&mut state.refusal, delta.refusal.as_deref());
@@ -151,7 +147,9 @@ impl CompletionAccumulator {
                 finish_reason: state.finish_reason,
                 logprobs: Map::new(),
                 message: ResponseMessage {
-                    role: Some(state.role.unwrap_or(Role::Assistant)),
+                    // A completion's message is the assistant's, whatever role (or `""`) a
+                    // relay's deltas carried.
+                    role: Some(Role::Assistant),
                     content: state.content,
                     reasoning_content: state.reasoning,
                     refusal: state.refusal,
