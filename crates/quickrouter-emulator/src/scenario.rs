@@ -111,6 +111,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("fault-429-quota", "429 insufficient_quota (never retried)"),
     ("fault-502-then-ok", "an HTML 502 page, then success"),
     ("fault-503", "503 forever"),
+    ("fault-524-cloudflare", "Cloudflare's 524 page (conditional comments, a Ray ID), forever"),
+    ("fault-502-untitled", "an HTML 502 with comments, uppercase tags and no title, forever"),
     ("fault-401", "401 with a new-api body (Chinese message, request id in the message)"),
     ("fault-403", "403 with a new-api body"),
     ("fault-echo-key", "401 whose message echoes the Authorization header it got (badly behaved relays do)"),
@@ -166,6 +168,8 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
             tail: None,
             hang_before_head: false,
         },
+        "fault-524-cloudflare" => html(524, CLOUDFLARE_524),
+        "fault-502-untitled" => html(502, UNTITLED_502),
         "fault-503" => error_answer(503, "model_not_available", "当前分组上游负载已饱和，请稍后再试", "new_api_error", ctx),
         "fault-401" => unauthorized(ctx),
         "fault-403" => error_answer(403, "access_denied", "该令牌无权访问模型 fault-403", "new_api_error", ctx),
@@ -765,3 +769,34 @@ fn partial(ctx: &Context<'_>, tail: Tail) -> Answer {
     }
     Answer::sse(steps)
 }
+
+fn html(status: u16, page: &'static str) -> Answer {
+    Answer {
+        status,
+        headers: Vec::new(),
+        content_type: "text/html; charset=UTF-8",
+        steps: vec![Step::Write(Bytes::from_static(page.as_bytes()))],
+        tail: None,
+        hang_before_head: false,
+    }
+}
+
+const CLOUDFLARE_524: &str = r#"<!DOCTYPE html>
+<!--[if lt IE 7]> <html class="no-js ie6 oldie" lang="en-US"> <![endif]-->
+<!--[if gt IE 8]><!--> <html class="no-js" lang="en-US"> <!--<![endif]-->
+<head>
+<title>api.quickrouter.ai | 524: A timeout occurred</title>
+<meta charset="UTF-8" />
+<style>body{margin:0}</style>
+</head>
+<body>
+<div id="cf-wrapper">
+<h1 class="inline-block"><span>A timeout occurred</span> <span class="code-label">Error code 524</span></h1>
+<p>The origin web server timed out responding to this request.</p>
+<p class="text-13"><span>Cloudflare Ray ID: <strong class="font-semibold">8e2f1c3a9b7d4e21</strong></span></p>
+</div>
+</body>
+</html>
+"#;
+
+const UNTITLED_502: &str = "<!-- upstream: new-api -->\r\n<HTML><BODY BGCOLOR=\"white\">\r\n<H1 CLASS=\"err\">Bad Gateway: upstream &quot;veo&quot; unreachable</H1>\r\n<P>Try again later.</P>\r\n</BODY></HTML>\r\n";

@@ -188,10 +188,15 @@ impl ApiError {
                 error.body = Some(value);
             }
             _ => {
-                let snippet = snippet(body, 200);
-                if !snippet.is_empty() {
-                    error.message = html_title(&snippet).unwrap_or_else(|| snippet.clone());
-                    error.body_snippet = Some(snippet);
+                if let Some(summary) = crate::html::summary(body, status) {
+                    error.message = summary.message;
+                    error.body_snippet = Some(summary.text);
+                } else {
+                    let snippet = snippet(body, 200);
+                    if !snippet.is_empty() {
+                        error.message = snippet.clone();
+                        error.body_snippet = Some(snippet);
+                    }
                 }
             }
         }
@@ -487,15 +492,6 @@ pub(crate) fn snippet(body: &[u8], max: usize) -> String {
         Some((cut, _)) => format!("{}…", &folded[..cut]),
         None => folded,
     }
-}
-
-/// An HTML page's `<title>`, the best one-line summary of a CDN's error page.
-fn html_title(text: &str) -> Option<String> {
-    let lower = text.to_ascii_lowercase();
-    let start = lower.find("<title>")? + "<title>".len();
-    let end = start + lower[start..].find("</title>")?;
-    let title = text[start..end].trim();
-    (!title.is_empty()).then(|| title.to_owned())
 }
 
 /// new-api appends `(request id: XXXX)` to messages.

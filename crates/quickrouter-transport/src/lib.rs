@@ -19,6 +19,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+mod html;
 pub mod request;
 pub mod response;
 pub mod retry;
