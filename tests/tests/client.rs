@@ -605,3 +605,62 @@ async fn an_event_stream_labelled_json_is_read_as_a_stream() {
         .unwrap();
     assert_eq!(completion.text(), Some("You said: odd label"));
 }
+
+#[tokio::test]
+async fn compressed_answers_are_decoded_and_streams_as_they_arrive() {
+    let emu = emulator(None);
+    let client = client(&emu);
+    for model in ["compressed-gzip", "compressed-br", "compressed-zstd"] {
+        let whole = client
+            .chat()
+            .create(&ask(model, "hello there"))
+            .await
+            .unwrap();
+        assert_eq!(whole.text(), Some("You said: hello there"), "{model}");
+        let (chunks, error) = chunks(&client, &ask(model, "hello there")).await;
+        assert!(error.is_none(), "{model}: {error:?}");
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c.choices.first()?.delta.content.clone())
+            .collect();
+        assert_eq!(text, "You said: hello there", "{model}");
+    }
+    let sent = &chat_requests(&emu)[0];
+    let accepted = sent.header("accept-encoding").unwrap();
+    for encoding in ["gzip", "br", "zstd"] {
+        assert!(accepted.contains(encoding), "{accepted}");
+    }
+
+    // A compressed stream that stalls: what arrived before the silence is decoded and delivered.
+    let stalling = builder(&emu)
+        .idle_timeout(Duration::from_millis(500))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let (chunks, error) = chunks(&stalling, &ask("compressed-stall", "one two three")).await;
+    assert!(
+        chunks.len() >= 3,
+        "decoded as it arrived: {} chunks",
+        chunks.len()
+    );
+    assert!(
+        matches!(error, Some(Error::Timeout(TimeoutKind::Idle))),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_cannot_be_decoded_says_so() {
+    let emu = emulator(None);
+    let client = client(&emu);
+    for model in ["compressed-bad", "compressed-unknown"] {
+        let error = client.chat().create(&ask(model, "x")).await.unwrap_err();
+        assert!(matches!(error, Error::Decode { .. }), "{model}: {error:?}");
+        let text = error.to_string();
+        assert!(
+            text.contains("could not be decoded") || text.contains("cannot decode"),
+            "{text}"
+        );
+        assert!(!text.contains("body starts"), "no raw bytes: {text}");
+    }
+}

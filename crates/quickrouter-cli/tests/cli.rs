@@ -118,11 +118,25 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ),
     (
         "fault_524_cloudflare",
-        &["chat", "-m", "fault-524-cloudflare", "--max-retries", "0", "x"],
+        &[
+            "chat",
+            "-m",
+            "fault-524-cloudflare",
+            "--max-retries",
+            "0",
+            "x",
+        ],
     ),
     (
         "fault_502_untitled",
-        &["chat", "-m", "fault-502-untitled", "--max-retries", "0", "x"],
+        &[
+            "chat",
+            "-m",
+            "fault-502-untitled",
+            "--max-retries",
+            "0",
+            "x",
+        ],
     ),
     ("fault_401", &["chat", "-m", "fault-401", "x"]),
     ("fault_403", &["chat", "-m", "fault-403", "x"]),

@@ -110,6 +110,12 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("fault-429-long", "429 with Retry-After: 3600 (over the client's cap)"),
     ("fault-429-quota", "429 insufficient_quota (never retried)"),
     ("fault-502-then-ok", "an HTML 502 page, then success"),
+    ("compressed-gzip", "`You said: PROMPT`, gzip-encoded (a stream flushed event by event, so it decodes as it arrives)"),
+    ("compressed-br", "the same, brotli-encoded"),
+    ("compressed-zstd", "the same, zstd-encoded"),
+    ("compressed-stall", "a gzip-encoded stream that goes silent before its end (its first events must arrive decoded)"),
+    ("compressed-bad", "`Content-Encoding: gzip` on a body that is not gzip"),
+    ("compressed-unknown", "`Content-Encoding: snappy`, which no client decodes"),
     ("fault-503", "503 forever"),
     ("fault-524-cloudflare", "Cloudflare's 524 page (conditional comments, a Ray ID), forever"),
     ("fault-502-untitled", "an HTML 502 with comments, uppercase tags and no title, forever"),
@@ -143,6 +149,25 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
             text(ctx, format!("Here: [a]({o}/files/../../x.mp4) ![b]({o}/files/..%2F..%2Fy.webp) [c]({o}/files/x.mp4?sig=1) {o}/files/clip.mov"))
         }
         "quirks" => quirks(ctx),
+        "compressed-gzip" => crate::compress::encode(text(ctx, echo_text(ctx)), "gzip"),
+        "compressed-br" => crate::compress::encode(text(ctx, echo_text(ctx)), "br"),
+        "compressed-zstd" => crate::compress::encode(text(ctx, echo_text(ctx)), "zstd"),
+        "compressed-stall" => {
+            let mut a = text(ctx, echo_text(ctx));
+            let end = a.steps.len().saturating_sub(1);
+            a.steps.insert(end, Step::Hang);
+            crate::compress::encode(a, "gzip")
+        }
+        "compressed-bad" => {
+            let mut a = text(ctx, echo_text(ctx));
+            a.headers.push(("Content-Encoding".into(), "gzip".into()));
+            a
+        }
+        "compressed-unknown" => {
+            let mut a = text(ctx, echo_text(ctx));
+            a.headers.push(("Content-Encoding".into(), "snappy".into()));
+            a
+        }
         "slow-keepalive" => slow_keepalive(ctx),
         "sse-as-json" => Answer { content_type: "application/json", ..text(ctx, echo_text(ctx)) },
         "json-for-stream" => text(&Context { stream: false, ..ctx.clone() }, echo_text(ctx)),

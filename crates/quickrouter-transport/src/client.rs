@@ -12,7 +12,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, USER_AGENT,
+    HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
+    LOCATION, USER_AGENT,
 };
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -222,6 +223,21 @@ impl HttpClient {
                 let body = response.bytes().await.unwrap_or_default();
                 let body = scrub(&body, config.api_key.as_ref());
                 return Err(api_error(status, &headers, &body));
+            }
+            // reqwest decodes gzip, br, zstd and deflate and then drops the header; one left
+            // standing names an encoding nobody here can read.
+            if let Some(encoding) = headers
+                .get(CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.trim().eq_ignore_ascii_case("identity"))
+            {
+                return Err(Error::Decode {
+                    message: format!(
+                        "the body is encoded with Content-Encoding {encoding:?}, which this client cannot decode"
+                    ),
+                    snippet: String::new(),
+                    source: None,
+                });
             }
             let is_json = headers
                 .get(CONTENT_TYPE)
@@ -547,6 +563,17 @@ pub(crate) fn send_error(error: reqwest::Error) -> Error {
 pub(crate) fn body_error(error: reqwest::Error) -> Error {
     if error.is_timeout() {
         return Error::Timeout(TimeoutKind::Request);
+    }
+    if error.is_decode() {
+        // A compressed body that does not decompress: say so, never hand over its raw bytes.
+        return Error::Decode {
+            message: format!(
+                "the compressed body could not be decoded: {}",
+                chain(&error)
+            ),
+            snippet: String::new(),
+            source: Some(Box::new(error.without_url())),
+        };
     }
     Error::Stream(crate::StreamError::Reset {
         message: chain(&error),

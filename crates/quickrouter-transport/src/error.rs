@@ -406,6 +406,9 @@ impl fmt::Display for Error {
             Error::Stream(e) => e.fmt(f),
             Error::Decode {
                 message, snippet, ..
+            } if snippet.is_empty() => write!(f, "could not decode the response: {message}"),
+            Error::Decode {
+                message, snippet, ..
             } => {
                 write!(
                     f,

@@ -20,9 +20,20 @@ pub(crate) fn summary(body: &[u8], status: Option<u16>) -> Option<Summary> {
     let lower = text.to_ascii_lowercase();
     let head = lower.trim_start_matches('\u{feff}').trim_start();
     let is_html = head.starts_with('<')
-        && ["<html", "<!doctype", "<head", "<body", "<title", "<h1", "<!--", "<center", "<p", "<div"]
-            .iter()
-            .any(|tag| lower.contains(tag));
+        && [
+            "<html",
+            "<!doctype",
+            "<head",
+            "<body",
+            "<title",
+            "<h1",
+            "<!--",
+            "<center",
+            "<p",
+            "<div",
+        ]
+        .iter()
+        .any(|tag| lower.contains(tag));
     if !is_html {
         return None;
     }
@@ -99,7 +110,11 @@ fn ray_id(text: &str) -> Option<String> {
 /// The page without comments (conditional ones too), scripts and styles.
 fn strip_blocks(text: &str) -> String {
     let mut out = text.to_owned();
-    for (open, close) in [("<!--", "-->"), ("<script", "</script>"), ("<style", "</style>")] {
+    for (open, close) in [
+        ("<!--", "-->"),
+        ("<script", "</script>"),
+        ("<style", "</style>"),
+    ] {
         loop {
             let lower = out.to_ascii_lowercase();
             let Some(start) = lower.find(open) else { break };
@@ -221,7 +236,10 @@ mod tests {
 <p>Visit <a href="https://www.cloudflare.com/">cloudflare.com</a> for more information.</p>
 <span>Cloudflare Ray ID: <strong class="font-semibold">8e2f1c3a9b7d4e21</strong></span></div></body></html>"#;
         let got = line(page, 524);
-        assert!(got.starts_with("Cloudflare 524: a timeout occurred"), "{got}");
+        assert!(
+            got.starts_with("Cloudflare 524: a timeout occurred"),
+            "{got}"
+        );
         assert!(got.ends_with("(Ray ID 8e2f1c3a9b7d4e21)"), "{got}");
         // The same page with another status is read for its title.
         assert_eq!(line(page, 502), "api.example.com | 524: A timeout occurred");
