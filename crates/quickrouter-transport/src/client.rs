@@ -564,7 +564,7 @@ pub(crate) fn body_error(error: reqwest::Error) -> Error {
     if error.is_timeout() {
         return Error::Timeout(TimeoutKind::Request);
     }
-    if error.is_decode() {
+    if error.is_decode() && !broken_connection(&error) {
         // A compressed body that does not decompress: say so, never hand over its raw bytes.
         return Error::Decode {
             message: format!(
@@ -578,6 +578,31 @@ pub(crate) fn body_error(error: reqwest::Error) -> Error {
     Error::Stream(crate::StreamError::Reset {
         message: chain(&error),
     })
+}
+
+/// Whether a body error came from the connection (with decompression on, reqwest reports those
+/// as decode errors too): hyper's body error, or a connection I/O error, anywhere in the chain.
+fn broken_connection(error: &reqwest::Error) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        let io_kind = e.downcast_ref::<std::io::Error>().map(std::io::Error::kind);
+        if e.to_string().contains("from connection")
+            || matches!(
+                io_kind,
+                Some(
+                    std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::TimedOut
+                )
+            )
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// An error and its causes on one line, without the URL.
