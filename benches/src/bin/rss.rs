@@ -3,7 +3,12 @@
 //! Reads the process's peak RSS (`VmHWM`, Linux) before and after streaming `long` with 400,000
 //! chunks through `ChatStream`, dropping each chunk. A flat peak means the client holds nothing it
 //! does not need. Then the same stream is collected into one completion, for contrast (that holds
-//! the whole answer's text, by design). Last, a plain byte reader counts the answer's wire size.
+//! the whole answer's text, by design). Then a plain byte reader counts the answer's wire size.
+//!
+//! Last, the `quickrouter` binary (built beside this one: `cargo build --release -p
+//! quickrouter-cli` first) streams the same answer in each output mode, its stdout to /dev/null,
+//! and its peak RSS is read from `/proc/PID/status` while it runs, beside a run with a tiny answer
+//! (the idle process).
 
 use futures_util::StreamExt;
 use quickrouter::{ChatMessage, Client, CreateChatCompletionRequest};
@@ -16,6 +21,37 @@ fn peak_rss_kib() -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// The peak RSS of `pid` so far, in KiB (`VmHWM`), or 0 once it is gone.
+fn peak_rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Run the CLI against `emulator` and return its peak RSS (KiB), sampled while it runs.
+fn cli_peak(cli: &std::path::Path, emulator: &Emulator, args: &[&str]) -> u64 {
+    let mut child = std::process::Command::new(cli)
+        .args(args)
+        .env("QUICKROUTER_BASE_URL", emulator.base_url())
+        .env("QUICKROUTER_API_KEY", emulator.api_key())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the quickrouter binary runs");
+    let mut peak = 0;
+    loop {
+        peak = peak.max(peak_rss_of(child.id()));
+        if child.try_wait().unwrap().is_some() {
+            return peak;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 fn main() {
@@ -95,4 +131,40 @@ fn main() {
         after_collect.saturating_sub(after_stream),
         completion.text().map_or(0, str::len) / 1024
     );
+
+    let cli = std::env::current_exe()
+        .unwrap()
+        .with_file_name(format!("quickrouter{}", std::env::consts::EXE_SUFFIX));
+    if !cli.exists() {
+        println!("(no {} beside this binary: build it with `cargo build --release -p quickrouter-cli` to measure the CLI)", cli.display());
+        return;
+    }
+    let tokens = chunks.to_string();
+    let idle = cli_peak(
+        &cli,
+        &emulator,
+        &["chat", "-m", "long", "--max-tokens", "10", "x"],
+    );
+    println!("CLI peak RSS, a 10-word answer (idle process): {idle} KiB");
+    for mode in ["text", "ndjson", "json"] {
+        let peak = cli_peak(
+            &cli,
+            &emulator,
+            &[
+                "chat",
+                "-m",
+                "long",
+                "--max-tokens",
+                &tokens,
+                "--output",
+                mode,
+                "x",
+            ],
+        );
+        println!(
+            "CLI peak RSS, --output {mode:<6} ({:.0} MB answer): {peak} KiB (+{} KiB over idle)",
+            bytes as f64 / 1e6,
+            peak.saturating_sub(idle)
+        );
+    }
 }

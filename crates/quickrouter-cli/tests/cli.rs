@@ -909,3 +909,68 @@ fn the_cli_and_the_library_send_the_same_body_for_the_same_options() {
     );
     assert_eq!(cli, library, "whole");
 }
+
+#[test]
+fn redirects_stay_within_the_apis_origin() {
+    let emu = emulator();
+    let refused = run(
+        &emu,
+        &[
+            "chat",
+            "-H",
+            "X-Team: blue",
+            "-m",
+            "redirect-other-origin",
+            "hi",
+        ],
+    );
+    assert_eq!(refused.code, 7, "{}", refused.stderr);
+    let port = emu.addr().port();
+    assert_eq!(
+        refused.stderr,
+        format!(
+            "error: refused a redirect from http://127.0.0.1:{port} to http://localhost:{port}: the API key and headers go to the API's origin only; set the base URL to the new address if it is the API\n"
+        )
+    );
+    assert_eq!(emu.requests().len(), 1, "nothing reached the other origin");
+
+    let followed = run(
+        &emu,
+        &[
+            "chat",
+            "-H",
+            "X-Team: blue",
+            "-m",
+            "redirect-same-origin",
+            "hi",
+        ],
+    );
+    assert_eq!(followed.code, 0, "{}", followed.stderr);
+    assert_eq!(followed.stdout, "You said: hi\n");
+    let second = emu.requests().pop().unwrap();
+    assert!(second.path.contains("/redirected/"));
+    assert_eq!(second.header("authorization"), Some("Bearer sk-emulator"));
+    assert_eq!(second.header("x-team"), Some("blue"));
+}
+
+#[test]
+fn max_time_bounds_the_whole_request_with_its_retries() {
+    let emu = emulator();
+    // 503 forever: retries back off 0.5 s, then 1 s; --max-time stops them.
+    let bounded = run(&emu, &["chat", "--max-time", "0.3", "-m", "fault-503", "x"]);
+    assert_eq!(
+        bounded.code, 6,
+        "the last error, not sleeping past the limit: {}",
+        bounded.stderr
+    );
+    assert_eq!(emu.requests_to("/chat/completions").len(), 1);
+    let hung = run(
+        &emu,
+        &["chat", "--max-time", "0.3", "-m", "fault-hang", "x"],
+    );
+    assert_eq!(hung.code, 7, "{}", hung.stderr);
+    assert!(hung.stderr.contains("total deadline"), "{}", hung.stderr);
+    let help = run(&emu, &["--help"]);
+    assert!(help.stdout.contains("--max-time"));
+    assert!(help.stdout.contains("until the response starts"));
+}

@@ -89,6 +89,8 @@ pub struct Context<'a> {
     pub authorization: &'a str,
     /// The request's `Range` header, if any.
     pub range: Option<&'a str>,
+    /// The request came through one of the emulator's own redirects.
+    pub redirected: bool,
 }
 
 /// Every scenario, by model name, with a line on what it does (served by `GET /v1/models`).
@@ -116,6 +118,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("compressed-stall", "a gzip-encoded stream that goes silent before its end (its first events must arrive decoded)"),
     ("compressed-bad", "`Content-Encoding: gzip` on a body that is not gzip"),
     ("compressed-unknown", "`Content-Encoding: snappy`, which no client decodes"),
+    ("redirect-other-origin", "a 307 to the same server under another origin (`localhost`): a client must refuse it"),
+    ("redirect-same-origin", "a 307 to another path of the same origin, which answers as gpt-4o-mini"),
     ("fault-503", "503 forever"),
     ("fault-524-cloudflare", "Cloudflare's 524 page (conditional comments, a Ray ID), forever"),
     ("fault-502-untitled", "an HTML 502 with comments, uppercase tags and no title, forever"),
@@ -136,7 +140,20 @@ pub const SCENARIOS: &[(&str, &str)] = &[
 /// The answer to a chat completion request.
 pub fn chat(ctx: &Context<'_>) -> Answer {
     let model = ctx.body["model"].as_str().unwrap_or_default();
+    if ctx.redirected {
+        return text(ctx, echo_text(ctx));
+    }
     match model {
+        "redirect-other-origin" | "redirect-same-origin" => {
+            let port = ctx.origin.rsplit(':').next().unwrap_or_default();
+            let host = if model == "redirect-other-origin" { "localhost" } else { "127.0.0.1" };
+            let mut a = Answer::json(307, json!({"moved": true}));
+            a.headers.push((
+                "Location".into(),
+                format!("http://{host}:{port}/v1/redirected/chat/completions"),
+            ));
+            a
+        }
         "long" if ctx.stream => long_stream(ctx),
         "long" => text(ctx, long_text(ctx)),
         "video-chat" => chat_video(ctx, ChatVideoEnd::Video, false),

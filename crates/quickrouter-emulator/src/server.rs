@@ -308,6 +308,7 @@ async fn handle(
         video_step: shared.options.video_step,
         authorization: &authorization,
         range: range.as_deref(),
+        redirected: path.contains("/redirected/"),
     };
 
     let answer = if method == "GET" && media_bytes(&path).is_some() {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
-use quickrouter::chat::video::{failure, media_links, ProgressTracker};
+use quickrouter::chat::video::{Media, MediaScanner, ProgressTracker};
 use quickrouter::types::{ChatCompletion, Choice, ToolChoice};
 use quickrouter::{
     ChatCompletionChunk, ChatMessage, Client, CompletionAccumulator, CreateChatCompletionRequest,
@@ -253,8 +253,9 @@ pub async fn run(
     format: OutputFormat,
     ui: &Ui,
 ) -> Result<(), Failure> {
-    let completion = if settings.stream {
-        stream(client, &settings.body, format, false, ui).await?
+    let scan = settings.download.is_some();
+    let found = if settings.stream {
+        stream(client, &settings.body, format, false, scan, ui).await?
     } else {
         let answer = client
             .chat()
@@ -262,24 +263,45 @@ pub async fn run(
             .await
             .map_err(|e| Failure::from_error(&e))?;
         print_whole(&answer.value, &answer.raw, format, ui);
-        answer.value
+        Streamed::from_completion(answer.value)
     };
     if let Some(dir) = &settings.download {
-        download_all(client, &completion, dir, ui).await?;
+        download_all(client, &found.media, found.failure, dir, ui).await?;
     }
     Ok(())
 }
 
-/// Stream, printing as chunks arrive; the assembled completion when the stream ended well.
-/// With `announce_task`, a line `task ID` on stderr as soon as the prose names a task id (a
-/// video made through chat), so an interrupted run says what it was.
+/// What a stream left behind once printed: the media links and failure note found in its text
+/// (when asked to look). The text itself is not held (see [`stream`]).
+pub struct Streamed {
+    pub media: Vec<Media>,
+    pub failure: Option<String>,
+}
+
+impl Streamed {
+    fn from_completion(completion: ChatCompletion) -> Self {
+        let mut scanner = MediaScanner::new();
+        for choice in &completion.choices {
+            scanner.push(choice.message.content.as_deref().unwrap_or_default());
+            scanner.push("\n");
+        }
+        let (media, failure) = scanner.finish();
+        Self { media, failure }
+    }
+}
+
+/// Stream, printing as chunks arrive. Memory follows the output mode, not the answer's length:
+/// `text` and `ndjson` hold no text (links and a failure note are found as the text streams by,
+/// with `scan_media`); `json` holds the completion it prints. With `announce_task`, a line
+/// `task ID` on stderr as soon as the prose names a task id (a video made through chat).
 pub async fn stream(
     client: &Client,
     body: &Map<String, Value>,
     format: OutputFormat,
     announce_task: bool,
+    scan_media: bool,
     ui: &Ui,
-) -> Result<ChatCompletion, Failure> {
+) -> Result<Streamed, Failure> {
     ui.start_spinner();
     let stream = match client.chat().stream(body).await {
         Ok(stream) => stream,
@@ -294,7 +316,12 @@ pub async fn stream(
         first_labelled: false,
         later: BTreeMap::new(),
     };
-    let mut accumulator = CompletionAccumulator::new();
+    let mut accumulator = if format == OutputFormat::Json {
+        CompletionAccumulator::new()
+    } else {
+        CompletionAccumulator::without_text()
+    };
+    let mut scanner = MediaScanner::new();
     let mut tracker = ProgressTracker::new();
     let mut task_shown = false;
     let error = stream
@@ -306,6 +333,13 @@ pub async fn stream(
             if let (true, false, Some(id)) = (announce_task, task_shown, tracker.task_id()) {
                 task_shown = true;
                 ui.note(&format!("task {id}"));
+            }
+            if scan_media {
+                for choice in &chunk.choices {
+                    if let Some(content) = &choice.delta.content {
+                        scanner.push(content);
+                    }
+                }
             }
             match format {
                 OutputFormat::Ndjson => {
@@ -326,10 +360,11 @@ pub async fn stream(
         OutputFormat::Json => print_json(&completion, ui),
         OutputFormat::Ndjson => {}
     }
-    match error {
-        Some(error) => Err(Failure::from_error(&error)),
-        None => Ok(completion),
+    if let Some(error) = error {
+        return Err(Failure::from_error(&error));
     }
+    let (media, failure) = scanner.finish();
+    Ok(Streamed { media, failure })
 }
 
 /// Text output of a stream: choice 0 live; with `n > 1`, labelled, the others after it.
@@ -446,24 +481,17 @@ fn print_whole(completion: &ChatCompletion, raw: &[u8], format: OutputFormat, ui
     }
 }
 
-/// Download every media link in the answer's content into `dir`.
+/// Download every media link the answer held into `dir`; an answer that was a failure note is
+/// exit 6.
 pub async fn download_all(
     client: &Client,
-    completion: &ChatCompletion,
+    media: &[Media],
+    failure: Option<String>,
     dir: &std::path::Path,
     ui: &Ui,
 ) -> Result<(), Failure> {
-    let mut urls: Vec<String> = Vec::new();
-    for choice in &completion.choices {
-        for found in media_links(choice.message.content.as_deref().unwrap_or_default()) {
-            if !urls.contains(&found.url) {
-                urls.push(found.url);
-            }
-        }
-    }
-    if urls.is_empty() {
-        let content = completion.text().unwrap_or_default();
-        return match failure(content) {
+    if media.is_empty() {
+        return match failure {
             Some(failure) => Err(Failure::new(
                 Code::ServerError,
                 format!("generation failed: {failure}"),
@@ -474,8 +502,8 @@ pub async fn download_all(
             }
         };
     }
-    for url in &urls {
-        let path = crate::cmd::video::save(client, url, dir, ui).await?;
+    for item in media {
+        let path = crate::cmd::video::save(client, &item.url, dir, ui).await?;
         ui.note(&format!("saved {}", path.display()));
     }
     Ok(())

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use futures_util::StreamExt;
-use quickrouter::chat::video::{failure, media_links, ChatVideoResult, MediaKind};
+use quickrouter::chat::video::MediaKind;
 use quickrouter::videos::{ImageInput, VideoApi, VideoRequest, VideoTask, WaitOptions};
 use quickrouter::{Client, Error, ENV_VIDEO_MODEL};
 use serde_json::{Map, Value};
@@ -501,58 +501,41 @@ async fn create_through_chat(
     }
     // In text mode the stream's prose is progress (stderr) and only the link is printed; json
     // and ndjson print what chat prints.
-    let completion = if format == OutputFormat::Text {
-        let completion = stream_quietly(client, &body, ui).await?;
-        let result = ChatVideoResult::from_completion(&completion);
-        match result.video() {
-            Some(video) => ui.out(&format!("{}\n", video.url)),
-            None => {
-                let content = completion.text().unwrap_or_default();
-                let reason = result.failure.unwrap_or_else(|| {
-                    format!("the answer holds no video link: {}", content.trim())
-                });
-                return Err(Failure::new(
-                    Code::ServerError,
-                    format!("video generation failed: {reason}"),
-                ));
-            }
-        }
-        completion
+    let found = if format == OutputFormat::Text {
+        stream_quietly(client, &body, ui).await?
     } else {
-        crate::cmd::chat::stream(client, &body, format, true, ui).await?
+        crate::cmd::chat::stream(client, &body, format, true, true, ui).await?
     };
+    let video = found.media.iter().find(|m| m.kind == MediaKind::Video);
+    let Some(video) = video else {
+        let reason = found
+            .failure
+            .unwrap_or_else(|| "the answer holds no video link".to_owned());
+        return Err(Failure::new(
+            Code::ServerError,
+            format!("video generation failed: {reason}"),
+        ));
+    };
+    if format == OutputFormat::Text {
+        ui.out(&format!("{}\n", video.url));
+    }
     if let Some(dir) = download {
-        let videos: Vec<String> = media_links(completion.text().unwrap_or_default())
-            .into_iter()
-            .filter(|m| m.kind == MediaKind::Video)
-            .map(|m| m.url)
-            .collect();
-        if videos.is_empty() {
-            let content = completion.text().unwrap_or_default();
-            return Err(Failure::new(
-                Code::ServerError,
-                format!(
-                    "video generation failed: {}",
-                    failure(content).unwrap_or_else(|| "the answer holds no video link".into())
-                ),
-            ));
-        }
-        for url in videos {
-            let path = save(client, &url, dir, ui).await?;
-            ui.note(&format!("saved {}", path.display()));
-        }
+        let path = save(client, &video.url, dir, ui).await?;
+        ui.note(&format!("saved {}", path.display()));
     }
     Ok(())
 }
 
-/// A chat stream whose prose becomes progress (on stderr), not output.
+/// A chat stream whose prose becomes progress (on stderr), not output; the links and failure
+/// note it held.
 async fn stream_quietly(
     client: &Client,
     body: &Map<String, Value>,
     ui: &Ui,
-) -> Result<quickrouter::ChatCompletion, Failure> {
-    let mut tracker = quickrouter::chat::video::ProgressTracker::new();
-    let mut accumulator = quickrouter::CompletionAccumulator::new();
+) -> Result<crate::cmd::chat::Streamed, Failure> {
+    use quickrouter::chat::video::{MediaScanner, ProgressTracker, VideoProgress};
+    let mut tracker = ProgressTracker::new();
+    let mut scanner = MediaScanner::new();
     let bar = ui.task_bar("chat");
     let stream = client.chat().stream(body).await.map_err(|e| {
         bar.finish_and_clear();
@@ -562,13 +545,12 @@ async fn stream_quietly(
     let error = stream
         .drain(|chunk, _| {
             for note in tracker.push(chunk) {
-                let text = match &note {
-                    quickrouter::chat::video::VideoProgress::Queued { text, .. }
-                    | quickrouter::chat::video::VideoProgress::Percent { text, .. }
-                    | quickrouter::chat::video::VideoProgress::Status { text } => text.clone(),
-                    _ => String::new(),
-                };
-                bar.set_message(text);
+                if let VideoProgress::Queued { text, .. }
+                | VideoProgress::Percent { text, .. }
+                | VideoProgress::Status { text } = &note
+                {
+                    bar.set_message(text.clone());
+                }
             }
             if let Some(p) = tracker.percent() {
                 bar.set_position(p as u64);
@@ -577,12 +559,17 @@ async fn stream_quietly(
                 task_shown = true;
                 ui.note(&format!("task {id}"));
             }
-            accumulator.push(chunk);
+            for choice in &chunk.choices {
+                if let Some(content) = &choice.delta.content {
+                    scanner.push(content);
+                }
+            }
         })
         .await;
     bar.finish_and_clear();
-    match error {
-        Some(e) => Err(Failure::from_error(&e)),
-        None => Ok(accumulator.finish()),
+    if let Some(e) = error {
+        return Err(Failure::from_error(&e));
     }
+    let (media, failure) = scanner.finish();
+    Ok(crate::cmd::chat::Streamed { media, failure })
 }

@@ -39,6 +39,8 @@ pub struct CompletionAccumulator {
     choices: BTreeMap<u32, ChoiceState>,
     usage: Option<Usage>,
     chunks: u64,
+    /// Text (content, reasoning, refusal) is dropped: only the rest is assembled.
+    drop_text: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -71,6 +73,16 @@ impl CompletionAccumulator {
         Self::default()
     }
 
+    /// An accumulator that drops the text as it comes (content, reasoning, refusal) and keeps
+    /// the rest: tool calls, finish reasons, usage, ids. For a caller that prints the text as it
+    /// streams by and must not hold a long answer in memory.
+    pub fn without_text() -> Self {
+        Self {
+            drop_text: true,
+            ..Self::default()
+        }
+    }
+
     /// How many chunks were pushed.
     pub fn chunks(&self) -> u64 {
         self.chunks
@@ -98,9 +110,11 @@ impl CompletionAccumulator {
         for choice in &chunk.choices {
             let state = self.choices.entry(choice.index).or_default();
             let delta = &choice.delta;
-            append(&mut state.content, delta.content.as_deref());
-            append(&mut state.reasoning, delta.reasoning_text());
-            append(&mut state.refusal, delta.refusal.as_deref());
+            if !self.drop_text {
+                append(&mut state.content, delta.content.as_deref());
+                append(&mut state.reasoning, delta.reasoning_text());
+                append(&mut state.refusal, delta.refusal.as_deref());
+            }
             for piece in &delta.tool_calls {
                 let call = state.tool_calls.entry(piece.index).or_default();
                 if let Some(id) = piece.id.as_deref().filter(|id| !id.is_empty()) {

@@ -265,6 +265,85 @@ impl ProgressTracker {
     }
 }
 
+/// Finds media links and a failure note in text as it streams by, holding a bounded amount of it:
+/// a tail (for a link split across chunks) and the answer's first few KiB (where a relay's failure
+/// note is). Memory stays flat however long the answer.
+#[derive(Debug, Default, Clone)]
+pub struct MediaScanner {
+    tail: String,
+    head: String,
+    media: Vec<Media>,
+}
+
+/// The most of an answer's start a [`MediaScanner`] keeps for its failure note.
+const SCANNER_HEAD: usize = 8 * 1024;
+/// The longest link a [`MediaScanner`] finds across chunks.
+const SCANNER_TAIL: usize = 8 * 1024;
+
+impl MediaScanner {
+    /// A scanner that has seen nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Read the next piece of text.
+    pub fn push(&mut self, text: &str) {
+        if self.head.len() < SCANNER_HEAD {
+            let room = SCANNER_HEAD - self.head.len();
+            let cut = floor_char_boundary(text, room);
+            self.head.push_str(&text[..cut]);
+        }
+        self.tail.push_str(text);
+        // Everything up to the last delimiter is complete: scan it, keep the rest.
+        let Some(at) = self
+            .tail
+            .rfind(|c: char| c.is_whitespace() || "()[]<>\"'`".contains(c))
+        else {
+            self.trim();
+            return;
+        };
+        let done = at + self.tail[at..].chars().next().map_or(1, char::len_utf8);
+        self.collect(&self.tail[..done].to_owned());
+        self.tail.replace_range(..done, "");
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        if self.tail.len() > SCANNER_TAIL {
+            let cut = floor_char_boundary(&self.tail, self.tail.len() - SCANNER_TAIL);
+            self.tail.replace_range(..cut, "");
+        }
+    }
+
+    fn collect(&mut self, text: &str) {
+        for found in media_links(text) {
+            if !self.media.iter().any(|m| m.url == found.url) {
+                self.media.push(found);
+            }
+        }
+    }
+
+    /// The links found (in order, without repeats) and the failure note, if the answer was one.
+    pub fn finish(mut self) -> (Vec<Media>, Option<String>) {
+        let rest = std::mem::take(&mut self.tail);
+        self.collect(&rest);
+        let failure = if self.media.is_empty() {
+            failure(&self.head)
+        } else {
+            None
+        };
+        (self.media, failure)
+    }
+}
+
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 /// The outcome of a video job, read from the finished completion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatVideoResult {
@@ -375,6 +454,36 @@ mod tests {
             ]
         );
         assert!(media_links("ftp://x/y.mp4 httpx://nope.mp4").is_empty());
+    }
+
+    #[test]
+    fn the_scanner_finds_links_split_across_pieces_in_bounded_memory() {
+        let text = "Here [▶ video](https://cdn.test/a/v.mp4) and ![t](https://cdn.test/t.webp) and https://cdn.test/v.mp4 again";
+        let whole = media_links(text);
+        for size in [1, 2, 3, 7, 64] {
+            let mut scanner = MediaScanner::new();
+            let mut piece = String::new();
+            for c in text.chars() {
+                piece.push(c);
+                if piece.len() >= size {
+                    scanner.push(&piece);
+                    piece.clear();
+                }
+            }
+            scanner.push(&piece);
+            let (found, failure) = scanner.finish();
+            assert_eq!(found, whole, "pieces of {size}");
+            assert_eq!(failure, None);
+        }
+        let mut long = MediaScanner::new();
+        for _ in 0..100_000 {
+            long.push("lorem ipsum ");
+        }
+        assert!(long.tail.len() <= SCANNER_TAIL && long.head.len() <= SCANNER_HEAD);
+        let mut failed = MediaScanner::new();
+        failed.push("❌ 生成失败\nFailure reason: ");
+        failed.push("content policy");
+        assert!(failed.finish().1.unwrap().contains("content policy"));
     }
 
     #[test]
