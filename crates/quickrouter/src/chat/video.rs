@@ -303,7 +303,7 @@ impl MediaScanner {
             return;
         };
         let done = at + self.tail[at..].chars().next().map_or(1, char::len_utf8);
-        self.collect(&self.tail[..done].to_owned());
+        collect_links(&mut self.media, &self.tail[..done]);
         self.tail.replace_range(..done, "");
         self.trim();
     }
@@ -315,24 +315,24 @@ impl MediaScanner {
         }
     }
 
-    fn collect(&mut self, text: &str) {
-        for found in media_links(text) {
-            if !self.media.iter().any(|m| m.url == found.url) {
-                self.media.push(found);
-            }
-        }
-    }
 
     /// The links found (in order, without repeats) and the failure note, if the answer was one.
     pub fn finish(mut self) -> (Vec<Media>, Option<String>) {
-        let rest = std::mem::take(&mut self.tail);
-        self.collect(&rest);
+        collect_links(&mut self.media, &self.tail);
         let failure = if self.media.is_empty() {
             failure(&self.head)
         } else {
             None
         };
         (self.media, failure)
+    }
+}
+
+fn collect_links(media: &mut Vec<Media>, text: &str) {
+    for found in media_links(text) {
+        if !media.iter().any(|m| m.url == found.url) {
+            media.push(found);
+        }
     }
 }
 
