@@ -156,7 +156,8 @@ fn decode_entities(text: &str) -> String {
     while let Some(at) = rest.find('&') {
         out.push_str(&rest[..at]);
         rest = &rest[at..];
-        let Some(end) = rest[..rest.len().min(10)].find(';') else {
+        // `;` within the next ten bytes (a byte search: `rest` may hold any UTF-8 there).
+        let Some(end) = rest.bytes().take(10).position(|b| b == b';') else {
             out.push('&');
             rest = &rest[1..];
             continue;

@@ -83,9 +83,9 @@ impl VideoTask {
         serde_json::from_slice(&self.raw).unwrap_or(Value::Null)
     }
 
-    /// Read a task from a relay's JSON object. `content_url` is the OpenAI surface's content URL
-    /// for an id (used when the object names no URL of its own).
-    pub(crate) fn from_json(
+    /// Read a task from a relay's JSON object (`None` when it names no id). `content_url` gives
+    /// the OpenAI surface's content URL for an id, used when the object names no URL of its own.
+    pub fn from_json(
         api: VideoApi,
         raw: Bytes,
         content_url: impl Fn(&str) -> String,
