@@ -70,9 +70,9 @@ fn decode_everything(bytes: &[u8]) {
         assert!(!line.contains('\n'), "{line}");
     }
     for api in [VideoApi::Unified, VideoApi::OpenAi] {
-        if let Some(task) =
-            VideoTask::from_json(api, Bytes::copy_from_slice(bytes), |id| format!("http://x/{id}"))
-        {
+        if let Some(task) = VideoTask::from_json(api, Bytes::copy_from_slice(bytes), |id| {
+            format!("http://x/{id}")
+        }) {
             assert!(task.progress.is_none_or(|p| p <= 100));
             let _ = (task.is_success(), task.is_failure(), task.is_terminal());
         }

@@ -1,4 +1,4 @@
-//! Project chores: `cargo xtask codegen [--check]`, `cargo xtask ci`.
+//! Project chores: `cargo xtask codegen [--check]`, `cargo xtask ci`, `cargo xtask soak`.
 
 mod bench_report;
 mod ci;
@@ -14,7 +14,9 @@ tasks:
                       (--check: fail if the committed file is stale)
   ci                  everything CI runs: fmt check, clippy -D warnings, codegen --check,
                       all tests, and the Prism contract tests
-  bench-report        the table of the last `cargo bench -p quickrouter-benches` run, with ratios";
+  bench-report        the table of the last `cargo bench -p quickrouter-benches` run, with ratios
+  soak                the soak test: 1,000 sequential and 100 concurrent faulty streams through
+                      one client (release build), checking for hangs and leaked fds and tasks";
 
 fn main() -> std::process::ExitCode {
     match run() {
@@ -35,10 +37,33 @@ fn run() -> Result<()> {
         ["codegen", "--check"] => codegen::run(&root, true),
         ["ci"] => ci::run(&root),
         ["bench-report"] => bench_report::run(&root),
+        ["soak"] => soak(&root),
         ["help" | "--help" | "-h"] | [] => {
             println!("{USAGE}");
             Ok(())
         }
         _ => bail!("unknown arguments {args:?}\n{USAGE}"),
     }
+}
+
+fn soak(root: &std::path::Path) -> Result<()> {
+    let status =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(root)
+            .args([
+                "test",
+                "--release",
+                "-p",
+                "quickrouter-tests",
+                "--test",
+                "soak",
+                "--",
+                "--ignored",
+                "--nocapture",
+            ])
+            .status()?;
+    if !status.success() {
+        bail!("the soak test failed");
+    }
+    Ok(())
 }

@@ -135,6 +135,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("fault-invalid-json", "some content, then a data line that is not JSON"),
     ("fault-silent", "the response head, one chunk, then silence (idle timeout)"),
     ("fault-hang", "no response head at all (request timeout)"),
+    ("fault-random", "a fault chosen per request (ok, 429, HTML 502, reset mid-stream, silence, close before [DONE]), each retry asked for in 5 ms: for soak tests"),
 ];
 
 /// The answer to a chat completion request.
@@ -229,6 +230,7 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
         "fault-invalid-json" => partial(ctx, Tail::InvalidJson),
         "fault-silent" => partial(ctx, Tail::Hang),
         "fault-hang" => Answer { hang_before_head: true, ..Answer::json(200, json!({})) },
+        "fault-random" => random_fault(ctx),
         _ => text(ctx, echo_text(ctx)),
     }
 }
@@ -756,6 +758,38 @@ enum Tail {
     Hang,
 }
 
+/// One of the faults, picked from the request id's number (deterministic for a given order).
+fn random_fault(ctx: &Context<'_>) -> Answer {
+    let n: u64 = ctx
+        .request_id
+        .trim_end_matches("emu")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let quick = |mut a: Answer| {
+        a.headers.push(("retry-after-ms".into(), "5".into()));
+        a
+    };
+    match n % 6 {
+        0 => text(ctx, echo_text(ctx)),
+        1 => quick(error_answer(
+            429,
+            "rate_limit_exceeded",
+            "slow down",
+            "rate_limit_error",
+            ctx,
+        )),
+        2 => quick(html(
+            502,
+            "<html><head><title>502 Bad Gateway</title></head></html>",
+        )),
+        3 => partial(ctx, Tail::Reset),
+        4 => partial(ctx, Tail::Hang),
+        _ => partial(ctx, Tail::Close),
+    }
+}
+
 /// A stream that starts well (role + "partial answer") and then breaks as `tail` says.
 fn partial(ctx: &Context<'_>, tail: Tail) -> Answer {
     if !ctx.stream {
@@ -813,6 +847,7 @@ fn partial(ctx: &Context<'_>, tail: Tail) -> Answer {
 }
 
 fn html(status: u16, page: &'static str) -> Answer {
+    // (used by the HTML fault scenarios and `fault-random`)
     Answer {
         status,
         headers: Vec::new(),

@@ -315,7 +315,6 @@ impl MediaScanner {
         }
     }
 
-
     /// The links found (in order, without repeats) and the failure note, if the answer was one.
     pub fn finish(mut self) -> (Vec<Media>, Option<String>) {
         collect_links(&mut self.media, &self.tail);
