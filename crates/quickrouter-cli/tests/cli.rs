@@ -974,3 +974,44 @@ fn max_time_bounds_the_whole_request_with_its_retries() {
     assert!(help.stdout.contains("--max-time"));
     assert!(help.stdout.contains("until the response starts"));
 }
+
+#[test]
+fn ctrl_c_mid_answer_keeps_what_was_printed_and_exits_130() {
+    use std::io::BufRead;
+    let emu = emulator();
+    let mut child = command(&emu)
+        .args(["chat", "-m", "fault-silent", "x"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    // The answer's first words arrive, then the relay goes silent.
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("partial answer") {
+        let buf = stdout.fill_buf().unwrap();
+        assert!(!buf.is_empty(), "the stream ended early");
+        let n = buf.len();
+        seen.extend_from_slice(buf);
+        stdout.consume(n);
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{stderr}");
+    assert!(String::from_utf8_lossy(&seen).contains("partial answer"));
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!stderr.contains("error:"), "nothing misleading: {stderr}");
+}

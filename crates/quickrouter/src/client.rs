@@ -31,8 +31,8 @@ pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
 #[derive(Clone, Debug)]
 pub struct Client {
     pub(crate) http: HttpClient,
-    /// For media hosts: no key, no headers, no redirect limits beyond reqwest's.
-    pub(crate) media: quickrouter_transport::reqwest::Client,
+    /// For media hosts: no key, no headers. Built on first use (most programs never download).
+    media: std::sync::Arc<std::sync::OnceLock<quickrouter_transport::reqwest::Client>>,
 }
 
 impl Client {
@@ -78,6 +78,20 @@ impl Client {
             client: self,
             options: RequestOptions::default(),
         }
+    }
+
+    /// The client for media hosts: no key, no headers, this client's connect and idle timeouts.
+    pub(crate) fn media(&self) -> Result<&quickrouter_transport::reqwest::Client, Error> {
+        if let Some(client) = self.media.get() {
+            return Ok(client);
+        }
+        let config = self.http.config();
+        let client = quickrouter_transport::plain_client_builder()
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.idle_timeout)
+            .build()
+            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
+        Ok(self.media.get_or_init(|| client))
     }
 
     /// The transport settings in force (the key redacted in `Debug`).
@@ -203,16 +217,14 @@ impl ClientBuilder {
         if let Some(name) = self.bad_header {
             return Err(Error::Config(format!("invalid header {name:?}")));
         }
-        let media = quickrouter_transport::plain_client_builder()
-            .connect_timeout(self.config.connect_timeout)
-            .read_timeout(self.config.idle_timeout)
-            .build()
-            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
         let http = match self.http {
             Some(client) => HttpClient::with_http_client(self.config, client)?,
             None => HttpClient::new(self.config)?,
         };
-        Ok(Client { http, media })
+        Ok(Client {
+            http,
+            media: Default::default(),
+        })
     }
 }
 

@@ -255,7 +255,7 @@ async fn open(client: &Client, source: &Source, offset: u64) -> Result<Opened, E
             })
         }
         Source::Url(url) => {
-            let mut request = client.media.get(url);
+            let mut request = client.media()?.get(url);
             if let Some(range) = range {
                 request = request.header(RANGE, range);
             }
