@@ -48,6 +48,7 @@ Examples:
   echo 'long text' | quickrouter chat -m gpt-4o-mini 'Summarise:'
   quickrouter video create -m veo3.1-fast --download videos 'a cat surfing at dawn'
   quickrouter video status 'veo3.1-fast:1770350082-trii1OXZc3'
+  quickrouter batch run jobs.jsonl --out out --concurrency 16
   quickrouter models";
 
 /// The QuickRouter command-line client: chat, stream, video generation, models.
@@ -122,6 +123,8 @@ pub enum Command {
     Chat(Box<cmd::chat::ChatArgs>),
     /// Make videos: create, status, wait, download (unified task API, OpenAI format, or chat)
     Video(Box<cmd::video::VideoArgs>),
+    /// Run thousands of chat and video jobs from a JSONL file: resumable, rate-limit aware
+    Batch(Box<cmd::batch::BatchArgs>),
     /// List the models (one id per line; --output json for the whole list)
     Models,
     /// Print shell completions

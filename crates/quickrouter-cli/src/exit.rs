@@ -6,6 +6,7 @@ use quickrouter::{ApiErrorKind, Error};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     Ok = 0,
+    SomeFailed = 1,
     Usage = 2,
     Auth = 3,
     RateLimit = 4,

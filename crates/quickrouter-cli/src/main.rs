@@ -44,6 +44,7 @@ fn main() -> ExitCode {
 enum Job {
     Chat(cmd::chat::ChatSettings),
     Video(cmd::video::VideoSettings),
+    Batch(cmd::batch::BatchSettings),
     Models,
 }
 
@@ -57,11 +58,19 @@ fn run(cli: Cli, ui: &Ui) -> Result<(), Failure> {
         }
         Command::Chat(args) => Job::Chat(args.settings(&env, &mut StdInput)?),
         Command::Video(args) => Job::Video(args.settings(&env, &mut StdInput)?),
+        Command::Batch(args) => Job::Batch(args.settings(&mut StdInput)?),
         Command::Models => Job::Models,
     };
     let connection = cli.global.connection(&env)?;
     if connection.verbose {
         install_tracing();
+    }
+    // `batch status` and `batch merge` read local files only: no key needed.
+    if let Job::Batch(
+        settings @ (cmd::batch::BatchSettings::Status(_) | cmd::batch::BatchSettings::Merge(_)),
+    ) = job
+    {
+        return cmd::batch::local(settings, cli.global.output, ui);
     }
     let client = client(&connection)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -74,11 +83,16 @@ fn run(cli: Cli, ui: &Ui) -> Result<(), Failure> {
             )
         })?;
     let format = cli.global.output;
+    if let Job::Batch(settings) = job {
+        // The batch runner handles Ctrl-C itself: it lets in-flight requests finish.
+        return runtime.block_on(cmd::batch::run(&client, settings, format, ui));
+    }
     runtime.block_on(async {
         let work = async {
             match job {
                 Job::Chat(settings) => cmd::chat::run(&client, settings, format, ui).await,
                 Job::Video(settings) => cmd::video::run(&client, settings, format, ui).await,
+                Job::Batch(_) => unreachable!("run above"),
                 Job::Models => cmd::models::run(&client, format, ui).await,
             }
         };

@@ -191,6 +191,27 @@ impl Ui {
         bar
     }
 
+    /// Whether bars are drawn.
+    pub fn interactive(&self) -> bool {
+        self.inner.bars
+    }
+
+    /// The overall bar of a batch: jobs finished, failed and running, rate, ETA.
+    pub fn batch_bar(&self) -> ProgressBar {
+        let bar = self.inner.multi.add(ProgressBar::new(0));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "batch [{bar:30}] {pos}/{len} done · {msg} · {per_sec} · ETA {eta}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        if self.inner.bars {
+            bar.enable_steady_tick(Duration::from_millis(200));
+        }
+        bar
+    }
+
     /// A bar for a download: bytes, rate (hidden off a terminal).
     pub fn download_bar(&self, name: &str) -> ProgressBar {
         let bar = self.inner.multi.add(ProgressBar::new(0));

@@ -41,6 +41,7 @@
 #![deny(missing_debug_implementations)]
 
 mod compress;
+pub mod limits;
 pub mod scenario;
 mod server;
 pub mod video;

@@ -44,6 +44,8 @@ pub struct Answer {
     pub tail: Option<LazySteps>,
     /// Never send a response head at all.
     pub hang_before_head: bool,
+    /// A load-limit slot held until the body is written.
+    pub slot: Option<crate::limits::Slot>,
 }
 
 impl Answer {
@@ -55,6 +57,7 @@ impl Answer {
             steps: vec![Step::Write(Bytes::from(body.to_string()))],
             tail: None,
             hang_before_head: false,
+            slot: None,
         }
     }
 
@@ -66,6 +69,7 @@ impl Answer {
             steps,
             tail: None,
             hang_before_head: false,
+            slot: None,
         }
     }
 }
@@ -135,6 +139,8 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("fault-invalid-json", "some content, then a data line that is not JSON"),
     ("fault-silent", "the response head, one chunk, then silence (idle timeout)"),
     ("fault-hang", "no response head at all (request timeout)"),
+    ("limited-4", "ordinary text, but more than 4 requests at once are refused (429 token_concurrency_limit_reached); each takes 20 ms"),
+    ("rate-limited", "ordinary text, but more than 40 requests a second per key are refused (429, Retry-After: 1)"),
     ("fault-random", "a fault chosen per request (ok, 429, HTML 502, reset mid-stream, silence, close before [DONE]), each retry asked for in 5 ms: for soak tests"),
 ];
 
@@ -210,6 +216,7 @@ pub fn chat(ctx: &Context<'_>) -> Answer {
             ))],
             tail: None,
             hang_before_head: false,
+            slot: None,
         },
         "fault-524-cloudflare" => html(524, CLOUDFLARE_524),
         "fault-502-untitled" => html(502, UNTITLED_502),
@@ -855,6 +862,7 @@ fn html(status: u16, page: &'static str) -> Answer {
         steps: vec![Step::Write(Bytes::from_static(page.as_bytes()))],
         tail: None,
         hang_before_head: false,
+        slot: None,
     }
 }
 

@@ -90,6 +90,9 @@ struct Shared {
     attempts: Mutex<HashMap<String, u64>>,
     counter: AtomicU64,
     tasks: crate::video::Tasks,
+    limits: crate::limits::Limits,
+    started: std::time::Instant,
+    statuses: Mutex<Vec<(Duration, u16)>>,
 }
 
 /// A running emulator. It serves until dropped.
@@ -121,6 +124,9 @@ impl Emulator {
             attempts: Mutex::new(HashMap::new()),
             counter: AtomicU64::new(0),
             tasks: crate::video::Tasks::default(),
+            limits: crate::limits::Limits::default(),
+            started: std::time::Instant::now(),
+            statuses: Mutex::new(Vec::new()),
         });
         let (shutdown, stop) = oneshot::channel();
         let state = shared.clone();
@@ -164,6 +170,11 @@ impl Emulator {
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.records.lock().unwrap().clone()
+    }
+
+    /// The status of every answer so far, with when it was given (since the emulator started).
+    pub fn statuses(&self) -> Vec<(Duration, u16)> {
+        self.shared.statuses.lock().unwrap().clone()
     }
 
     /// How many video creates `model` has received.
@@ -311,6 +322,17 @@ async fn handle(
         redirected: path.contains("/redirected/"),
     };
 
+    // Load limits (`limited-4`, `rate-limited`): admitted requests hold a slot until written.
+    let admitted = if authorized && method == "POST" {
+        match shared.limits.admit(&model, &authorization, &ctx) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                return Ok(respond(&shared, refusal, &request_id, split_header, n));
+            }
+        }
+    } else {
+        None
+    };
     let answer = if method == "GET" && media_bytes(&path).is_some() {
         // Media by the last path segment, wherever it is linked from (no key needed).
         let relative = match path.find("/files/") {
@@ -353,9 +375,30 @@ async fn handle(
         )
     };
 
+    let mut answer = answer;
+    if let Some(slot) = admitted {
+        answer.steps.insert(0, Step::Pause(crate::limits::HOLD));
+        answer.slot = Some(slot);
+    }
     if answer.hang_before_head {
         std::future::pending::<()>().await;
     }
+    Ok(respond(&shared, answer, &request_id, split_header, n))
+}
+
+/// Send `answer`: its head now, its body steps from a task of their own.
+fn respond(
+    shared: &Shared,
+    answer: Answer,
+    request_id: &str,
+    split_header: Option<usize>,
+    n: u64,
+) -> Response<ChannelBody> {
+    shared
+        .statuses
+        .lock()
+        .unwrap()
+        .push((shared.started.elapsed(), answer.status));
     let split = split_header.or(shared.options.split).filter(|n| *n > 0);
     let seed = shared.options.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let (tx, rx) = mpsc::channel(64);
@@ -363,16 +406,20 @@ async fn handle(
         .steps
         .into_iter()
         .chain(answer.tail.into_iter().flat_map(|t| t.0));
-    tokio::spawn(write_steps(steps, tx, split, seed));
+    let slot = answer.slot;
+    tokio::spawn(async move {
+        write_steps(steps, tx, split, seed).await;
+        drop(slot);
+    });
     let mut response = Response::builder()
         .status(answer.status)
         .header("content-type", answer.content_type)
-        .header("x-request-id", &request_id)
-        .header("X-Oneapi-Request-Id", &request_id);
+        .header("x-request-id", request_id)
+        .header("X-Oneapi-Request-Id", request_id);
     for (name, value) in &answer.headers {
         response = response.header(name, value);
     }
-    Ok(response.body(ChannelBody(rx)).expect("a valid response"))
+    response.body(ChannelBody(rx)).expect("a valid response")
 }
 
 fn scenario_json(body: Value) -> Answer {
@@ -383,6 +430,7 @@ fn scenario_json(body: Value) -> Answer {
         steps: vec![Step::Write(Bytes::from(body.to_string()))],
         tail: None,
         hang_before_head: false,
+        slot: None,
     }
 }
 

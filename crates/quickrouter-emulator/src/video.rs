@@ -428,6 +428,7 @@ fn content(tasks: &Tasks, id: &str, query: &str, ctx: &Context<'_>) -> Answer {
             steps: Vec::new(),
             tail: None,
             hang_before_head: false,
+            slot: None,
         };
     }
     let name = url.rsplit('/').next().unwrap_or_default().to_owned();
@@ -468,6 +469,7 @@ pub fn media(tasks: &Tasks, path: &str, range: Option<&str>, origin: &str) -> An
             steps: vec![Step::Write(Bytes::from_static(b"not found"))],
             tail: None,
             hang_before_head: false,
+            slot: None,
         };
     };
     match kind {
@@ -484,6 +486,7 @@ pub fn media(tasks: &Tasks, path: &str, range: Option<&str>, origin: &str) -> An
                 steps: Vec::new(),
                 tail: None,
                 hang_before_head: false,
+                slot: None,
             }
         }
         "expired" => {
@@ -496,6 +499,7 @@ pub fn media(tasks: &Tasks, path: &str, range: Option<&str>, origin: &str) -> An
                 ))],
                 tail: None,
                 hang_before_head: false,
+                slot: None,
             }
         }
         _ => {}
@@ -543,6 +547,7 @@ pub fn media(tasks: &Tasks, path: &str, range: Option<&str>, origin: &str) -> An
         steps,
         tail: None,
         hang_before_head: false,
+        slot: None,
     }
 }
 

@@ -2,6 +2,8 @@
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
 
+#[cfg(feature = "batch")]
+pub mod batch;
 pub mod chat;
 mod client;
 pub mod download;
