@@ -228,6 +228,28 @@ impl Ledger {
         )
     }
 
+    /// A chat job finished after `tries` requests this run (chat jobs are not marked `sent`: one
+    /// in flight at a kill is sent again, so the attempts are counted here, in one write).
+    pub fn done_after(
+        &mut self,
+        custom_id: &str,
+        request_id: Option<&str>,
+        usage: Usage,
+        tries: u32,
+    ) -> Result<(), Error> {
+        self.set(
+            "UPDATE jobs SET state='done', attempts=attempts+?6, request_id=COALESCE(?2, request_id), prompt_tokens=?3, completion_tokens=?4, total_tokens=?5, error_code=NULL, error_line=NULL, updated_at=strftime('%s','now') WHERE custom_id=?1",
+            params![
+                custom_id,
+                request_id,
+                usage.prompt_tokens as i64,
+                usage.completion_tokens as i64,
+                usage.total_tokens as i64,
+                i64::from(tries)
+            ],
+        )
+    }
+
     /// Failed, with its `errors.jsonl` line.
     pub fn failed(&mut self, custom_id: &str, code: &str, line: &str) -> Result<(), Error> {
         self.set(

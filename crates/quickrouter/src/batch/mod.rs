@@ -452,7 +452,11 @@ pub async fn run(
                 break;
             };
             let job = &by_id[&custom_id];
-            ledger.sent(&custom_id)?;
+            // A video create is recorded as sent before it is written (a rerun must not create it
+            // again); a chat job in flight at a kill is simply sent again, so it needs no write.
+            if matches!(job.kind, JobKind::Video(_)) {
+                ledger.sent(&custom_id)?;
+            }
             report.sent += 1;
             on_event(&Event::Sent {
                 custom_id: custom_id.clone(),
@@ -506,7 +510,8 @@ pub async fn run(
                         window.success();
                         let line = result_line(&sent.custom_id, 200, request_id.as_deref(), &body);
                         results.append(&line)?;
-                        ledger.done(&sent.custom_id, request_id.as_deref(), usage)?;
+                        let tries = attempts.remove(&sent.custom_id).unwrap_or(0) + 1;
+                        ledger.done_after(&sent.custom_id, request_id.as_deref(), usage, tries)?;
                         on_event(&Event::Done { custom_id: sent.custom_id });
                     }
                     Ok(Answer::Video(task)) => {
