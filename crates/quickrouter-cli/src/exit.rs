@@ -23,6 +23,8 @@ pub enum Code {
 pub struct Failure {
     pub code: Code,
     pub message: String,
+    /// The relay reported an error inside a stream (`data: {"error": …}`).
+    pub error_event: bool,
 }
 
 impl Failure {
@@ -30,6 +32,7 @@ impl Failure {
         Self {
             code,
             message: message.into(),
+            error_event: false,
         }
     }
 
@@ -73,7 +76,12 @@ impl Failure {
             (_, Some(api)) => api.to_string(),
             (_, None) => error.to_string(),
         };
-        Self::new(code, message)
+        let mut failure = Self::new(code, message);
+        failure.error_event = matches!(
+            error.inner(),
+            Error::Stream(quickrouter::StreamError::ErrorEvent(_))
+        );
+        failure
     }
 }
 

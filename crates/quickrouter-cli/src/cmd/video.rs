@@ -502,10 +502,19 @@ async fn create_through_chat(
     // In text mode the stream's prose is progress (stderr) and only the link is printed; json
     // and ndjson print what chat prints.
     let found = if format == OutputFormat::Text {
-        stream_quietly(client, &body, ui).await?
+        stream_quietly(client, &body, ui).await
     } else {
-        crate::cmd::chat::stream(client, &body, format, true, true, ui).await?
+        crate::cmd::chat::stream(client, &body, format, true, true, ui).await
     };
+    // An error event in a generation's stream is the generation failing (exit 6), not a
+    // transport fault.
+    let found = found.map_err(|mut failure| {
+        if failure.error_event {
+            failure.code = Code::ServerError;
+            failure.message = format!("video generation failed: {}", failure.message);
+        }
+        failure
+    })?;
     let video = found.media.iter().find(|m| m.kind == MediaKind::Video);
     let Some(video) = video else {
         let reason = found
