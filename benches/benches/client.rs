@@ -90,6 +90,20 @@ fn client_stream(c: &mut Criterion) {
     let bytes = runtime.block_on(raw_run());
     eprintln!("stream: {} chunks, {bytes} bytes", CHUNKS + 2);
 
+    // CPU time of the client's own thread (the emulator runs on another), per chunk: what the
+    // client adds, apart from waiting for the server.
+    for (name, cpu) in [
+        ("quickrouter", cpu_per_chunk(|| runtime.block_on(quickrouter_run()) as usize)),
+        ("async-openai", cpu_per_chunk(|| runtime.block_on(async_openai_run()) as usize)),
+        ("raw-reqwest-bytes", cpu_per_chunk(|| {
+            runtime.block_on(raw_run());
+            (CHUNKS + 2) as usize
+        })),
+    ] {
+        eprintln!("client CPU per chunk, {name}: {cpu:.2} µs (this thread only, 20 runs)");
+        record_cpu(name, cpu);
+    }
+
     let mut group = c.benchmark_group("client/stream-10k-chunks");
     group.throughput(Throughput::Elements(u64::from(CHUNKS) + 2));
     group
@@ -106,6 +120,41 @@ fn client_stream(c: &mut Criterion) {
         b.iter(|| runtime.block_on(raw_run()))
     });
     group.finish();
+}
+
+/// This thread's CPU time (user + system), from /proc (Linux), in seconds.
+fn thread_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Microseconds of this thread's CPU per chunk over 20 runs of `run` (which returns its chunks).
+fn cpu_per_chunk(mut run: impl FnMut() -> usize) -> f64 {
+    let before = thread_cpu();
+    let mut chunks = 0;
+    for _ in 0..20 {
+        chunks += run();
+    }
+    (thread_cpu() - before) * 1e6 / chunks.max(1) as f64
+}
+
+/// Keep the CPU figures beside criterion's results for `cargo xtask bench-report`.
+fn record_cpu(name: &str, micros: f64) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("client-cpu.tsv");
+    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+    text = text
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{name}\t")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(&format!("{name}\t{micros:.3}\n"));
+    let _ = std::fs::write(path, text);
 }
 
 criterion_group!(benches, client_stream);

@@ -73,6 +73,15 @@ fn sse_stream_count(pieces: &[Bytes]) -> usize {
     n
 }
 
+fn sseer_count(pieces: &[Bytes]) -> usize {
+    let stream = sseer::EventStream::new(byte_stream::<Infallible>(pieces));
+    let mut n = 0;
+    drain(stream, |event| {
+        n += black_box(event.unwrap().data.len()) & 1 | 1
+    });
+    n
+}
+
 fn eventsource_count(pieces: &[Bytes]) -> usize {
     let stream = byte_stream::<Infallible>(pieces).eventsource();
     let mut n = 0;
@@ -192,6 +201,12 @@ fn framing(c: &mut Criterion) {
             "{}",
             corpus.name
         );
+        assert_eq!(
+            sseer_count(&corpus.pieces),
+            corpus.events,
+            "{}",
+            corpus.name
+        );
         let p = &corpus.pieces;
         group.bench_with_input(BenchmarkId::from_parameter("quickrouter"), p, |b, p| {
             b.iter(|| quickrouter_count(p))
@@ -212,6 +227,9 @@ fn framing(c: &mut Criterion) {
             p,
             |b, p| b.iter(|| eventsource_count(p)),
         );
+        group.bench_with_input(BenchmarkId::from_parameter("sseer"), p, |b, p| {
+            b.iter(|| sseer_count(p))
+        });
         group.bench_with_input(BenchmarkId::from_parameter("memchr-floor"), p, |b, p| {
             b.iter(|| memchr_floor(p))
         });
@@ -285,6 +303,28 @@ fn pipeline(c: &mut Criterion) {
             n
         })
     });
+    group.bench_function("eventsource-stream+async-openai", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            drain(byte_stream::<Infallible>(&pieces).eventsource(), |event| {
+                let event = event.unwrap();
+                if event.data != "[DONE]" {
+                    let chunk: async_openai::types::chat::CreateChatCompletionStreamResponse =
+                        serde_json::from_str(&event.data).unwrap();
+                    n += black_box(chunk.choices.len());
+                }
+            });
+            n
+        })
+    });
+    group.bench_function("serde_json-mirror", |b| {
+        b.iter(|| {
+            payloads
+                .iter()
+                .map(|p| black_box(serde_json::from_slice::<mirror::Chunk>(p).unwrap().choices.len()))
+                .sum::<usize>()
+        })
+    });
     group.bench_function("serde_json-alone", |b| {
         b.iter(|| {
             payloads
@@ -301,6 +341,48 @@ fn pipeline(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// A minimal hand-written mirror of the chunk's fields (no unknown-field map, no null tolerance,
+/// closed enums as strings): what serde_json costs with nothing extra to do.
+#[allow(dead_code)]
+mod mirror {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct Chunk {
+        pub id: String,
+        pub object: String,
+        pub created: i64,
+        pub model: Option<String>,
+        pub system_fingerprint: Option<String>,
+        pub choices: Vec<Choice>,
+        pub usage: Option<Usage>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Choice {
+        pub index: u32,
+        pub delta: Delta,
+        pub finish_reason: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Delta {
+        pub role: Option<String>,
+        pub content: Option<String>,
+        pub reasoning_content: Option<String>,
+        pub refusal: Option<String>,
+        #[serde(default)]
+        pub tool_calls: Vec<serde_json::Value>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Usage {
+        pub prompt_tokens: u64,
+        pub completion_tokens: u64,
+        pub total_tokens: u64,
+    }
 }
 
 criterion_group!(benches, framing, pipeline);
