@@ -93,12 +93,21 @@ fn client_stream(c: &mut Criterion) {
     // CPU time of the client's own thread (the emulator runs on another), per chunk: what the
     // client adds, apart from waiting for the server.
     for (name, cpu) in [
-        ("quickrouter", cpu_per_chunk(|| runtime.block_on(quickrouter_run()) as usize)),
-        ("async-openai", cpu_per_chunk(|| runtime.block_on(async_openai_run()) as usize)),
-        ("raw-reqwest-bytes", cpu_per_chunk(|| {
-            runtime.block_on(raw_run());
-            (CHUNKS + 2) as usize
-        })),
+        (
+            "quickrouter",
+            cpu_per_chunk(|| runtime.block_on(quickrouter_run()) as usize),
+        ),
+        (
+            "async-openai",
+            cpu_per_chunk(|| runtime.block_on(async_openai_run()) as usize),
+        ),
+        (
+            "raw-reqwest-bytes",
+            cpu_per_chunk(|| {
+                runtime.block_on(raw_run());
+                (CHUNKS + 2) as usize
+            }),
+        ),
     ] {
         eprintln!("client CPU per chunk, {name}: {cpu:.2} µs (this thread only, 20 runs)");
         record_cpu(name, cpu);
@@ -128,7 +137,12 @@ fn thread_cpu() -> f64 {
     // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 

@@ -321,7 +321,14 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| {
             payloads
                 .iter()
-                .map(|p| black_box(serde_json::from_slice::<mirror::Chunk>(p).unwrap().choices.len()))
+                .map(|p| {
+                    black_box(
+                        serde_json::from_slice::<mirror::Chunk>(p)
+                            .unwrap()
+                            .choices
+                            .len(),
+                    )
+                })
                 .sum::<usize>()
         })
     });

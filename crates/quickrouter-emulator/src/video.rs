@@ -416,20 +416,7 @@ fn content(tasks: &Tasks, id: &str, query: &str, ctx: &Context<'_>) -> Answer {
         return Answer::json(200, json!({"url": url}));
     }
     if task.model == "video-content-redirect" {
-        let port = ctx.origin.rsplit(':').next().unwrap_or_default();
-        let name = url.rsplit('/').next().unwrap_or_default();
-        return Answer {
-            status: 302,
-            headers: vec![(
-                "Location".into(),
-                format!("http://localhost:{port}/files/{name}"),
-            )],
-            content_type: "text/plain",
-            steps: Vec::new(),
-            tail: None,
-            hang_before_head: false,
-            slot: None,
-        };
+        return redirect_elsewhere(ctx.origin, url.rsplit('/').next().unwrap_or_default());
     }
     let name = url.rsplit('/').next().unwrap_or_default().to_owned();
     let thumbnail = query_param(query, "variant").as_deref() == Some("thumbnail");
@@ -453,6 +440,23 @@ fn content(tasks: &Tasks, id: &str, query: &str, ctx: &Context<'_>) -> Answer {
     )
 }
 
+/// A 302 to `/files/NAME` on another origin: the same server under the name `localhost`.
+fn redirect_elsewhere(origin: &str, name: &str) -> Answer {
+    let port = origin.rsplit(':').next().unwrap_or_default();
+    Answer {
+        status: 302,
+        headers: vec![(
+            "Location".into(),
+            format!("http://localhost:{port}/files/{name}"),
+        )],
+        content_type: "text/plain",
+        steps: Vec::new(),
+        tail: None,
+        hang_before_head: false,
+        slot: None,
+    }
+}
+
 /// Serve `/files/…`: the media bytes (honouring `Range`), a redirect, a cut, or an expired link.
 pub fn media(tasks: &Tasks, path: &str, range: Option<&str>, origin: &str) -> Answer {
     let name = path.rsplit('/').next().unwrap_or_default();
@@ -473,22 +477,7 @@ pub fn media(tasks: &Tasks, path: &str, range: Option<&str>, origin: &str) -> An
         };
     };
     match kind {
-        "redirect" => {
-            // Another origin: the same server under the name `localhost`.
-            let port = origin.rsplit(':').next().unwrap_or_default();
-            return Answer {
-                status: 302,
-                headers: vec![(
-                    "Location".into(),
-                    format!("http://localhost:{port}/files/{name}"),
-                )],
-                content_type: "text/plain",
-                steps: Vec::new(),
-                tail: None,
-                hang_before_head: false,
-                slot: None,
-            }
-        }
+        "redirect" => return redirect_elsewhere(origin, name),
         "expired" => {
             return Answer {
                 status: 403,

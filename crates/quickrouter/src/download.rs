@@ -411,8 +411,16 @@ fn with_extension(name: &str, content_type: &str) -> String {
 /// `text` reduced to `[A-Za-z0-9._-]`, at most 120 characters, never empty, never starting with
 /// a dot.
 pub fn sanitize(text: &str) -> String {
-    let mut name: String = text
-        .chars()
+    let mut name = safe_chars(text).trim_start_matches('.').to_owned();
+    if name.trim_matches(['_', '.', '-']).is_empty() {
+        name = "media".to_owned();
+    }
+    name
+}
+
+/// `text` with every character outside `[A-Za-z0-9._-]` replaced by `_`, at most 120 of them.
+fn safe_chars(text: &str) -> String {
+    text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "._-".contains(c) {
                 c
@@ -421,12 +429,7 @@ pub fn sanitize(text: &str) -> String {
             }
         })
         .take(120)
-        .collect();
-    name = name.trim_start_matches('.').to_owned();
-    if name.trim_matches(['_', '.', '-']).is_empty() {
-        name = "media".to_owned();
-    }
-    name
+        .collect()
 }
 
 /// The stem of a URL's last path segment, sanitised, if it has a media extension.
@@ -460,17 +463,7 @@ pub fn file_name_for_url(url: &str) -> String {
         segment.len()
     };
     let stem = &segment[..stem_end];
-    let clean: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(120)
-        .collect();
+    let clean = safe_chars(stem);
     let clean = clean.trim_start_matches('.');
     let stem = if clean.trim_matches(['_', '.', '-']).is_empty() {
         "media"

@@ -286,17 +286,12 @@ pub async fn run(
             if format == OutputFormat::Ndjson {
                 crate::cmd::chat::print_line(&created.raw, ui);
             }
-            let finished = wait(
-                &videos,
-                created,
-                &settings.wait,
-                settings.max_wait,
-                &resume,
-                format,
-                ui,
-            )
-            .await?;
-            finish(&videos, &finished, download.as_deref(), format, ui).await
+            let poll = Poll {
+                options: &settings.wait,
+                max_wait: settings.max_wait,
+                resume: &resume,
+            };
+            wait_and_finish(&videos, created, &poll, download.as_deref(), format, ui).await
         }
         Action::Status(id) => {
             let task = videos.get(&id).await.map_err(|e| Failure::from_error(&e))?;
@@ -317,17 +312,12 @@ pub async fn run(
             let resume = format!("quickrouter video wait{api_flag} '{id}'");
             ui.set_interrupt_hint(&format!("task {id} goes on; resume with: {resume}"));
             let first = videos.get(&id).await.map_err(|e| Failure::from_error(&e))?;
-            let finished = wait(
-                &videos,
-                first,
-                &settings.wait,
-                settings.max_wait,
-                &resume,
-                format,
-                ui,
-            )
-            .await?;
-            finish(&videos, &finished, download.as_deref(), format, ui).await
+            let poll = Poll {
+                options: &settings.wait,
+                max_wait: settings.max_wait,
+                resume: &resume,
+            };
+            wait_and_finish(&videos, first, &poll, download.as_deref(), format, ui).await
         }
         Action::Download(id, dir) => {
             let task = videos.get(&id).await.map_err(|e| Failure::from_error(&e))?;
@@ -356,16 +346,35 @@ pub async fn run(
     }
 }
 
+/// How a wait polls, and what to say when it runs out.
+struct Poll<'a> {
+    options: &'a WaitOptions,
+    max_wait: f64,
+    resume: &'a str,
+}
+
+/// Wait for the task, then print (and save) it: what `create` and `wait` both end with.
+async fn wait_and_finish(
+    videos: &quickrouter::Videos<'_>,
+    first: VideoTask,
+    poll: &Poll<'_>,
+    download: Option<&Path>,
+    format: OutputFormat,
+    ui: &Ui,
+) -> Result<(), Failure> {
+    let finished = wait(videos, first, poll, format, ui).await?;
+    finish(videos, &finished, download, format, ui).await
+}
+
 /// Poll until the task finishes, drawing its progress; the finished task (or a failure).
 async fn wait(
     videos: &quickrouter::Videos<'_>,
     first: VideoTask,
-    options: &WaitOptions,
-    max_wait: f64,
-    resume: &str,
+    poll: &Poll<'_>,
     format: OutputFormat,
     ui: &Ui,
 ) -> Result<VideoTask, Failure> {
+    let (options, max_wait, resume) = (poll.options, poll.max_wait, poll.resume);
     let bar = ui.task_bar(&first.id);
     let show = |task: &VideoTask| {
         bar.set_position(u64::from(task.progress.unwrap_or(0)));
