@@ -497,14 +497,13 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
     })
 }
 
-/// `scheme://host:port` of a URL.
+/// `scheme://host[:port]` of a URL (the port only when it is not the scheme's default).
 pub fn origin_of(url: &reqwest::Url) -> String {
-    format!(
-        "{}://{}:{}",
-        url.scheme(),
-        url.host_str().unwrap_or_default(),
-        url.port_or_known_default().unwrap_or_default()
-    )
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    }
 }
 
 fn api_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {

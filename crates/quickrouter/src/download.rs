@@ -353,6 +353,13 @@ fn content_range_total(headers: &HeaderMap) -> Option<u64> {
 
 /// Why a body is not media, if it is not: markup or a JSON document.
 fn not_media(content_type: &str, first: &[u8]) -> Option<&'static str> {
+    // Binary bytes (a NUL, or not UTF-8) are media whatever the label: CDNs mislabel files.
+    let head = &first[..first.len().min(512)];
+    let binary =
+        head.contains(&0) || std::str::from_utf8(head).is_err_and(|e| e.error_len().is_some());
+    if binary {
+        return None;
+    }
     let start = first.trim_ascii_start();
     let lower: Vec<u8> = start.iter().take(16).map(u8::to_ascii_lowercase).collect();
     if content_type.starts_with("text/html")
@@ -531,5 +538,10 @@ mod tests {
         assert!(not_media("application/octet-stream", b"  <!DOCTYPE html>").is_some());
         assert!(not_media("application/json", b"{}").is_some());
         assert!(not_media("video/mp4", b"\x00\x00\x00\x18ftyp").is_none());
+        assert!(
+            not_media("text/plain", b"\x00\x00\x00\x18ftypmp42").is_none(),
+            "mislabelled"
+        );
+        assert!(not_media("application/octet-stream", b"<html><title>expired").is_some());
     }
 }

@@ -435,6 +435,15 @@ impl<'a> Videos<'a> {
             source: None,
         })?;
         task.request_id = request_id;
+        // A path on the API's own host: the origin's URL of it.
+        for url in [&mut task.video_url, &mut task.thumbnail_url]
+            .into_iter()
+            .flatten()
+        {
+            if url.starts_with('/') {
+                *url = format!("{}{url}", self.client.http.origin());
+            }
+        }
         task.poll_after = poll_after;
         Ok(task)
     }

@@ -159,8 +159,10 @@ fn text(object: &Value, keys: &[&str]) -> Option<String> {
     keys.iter().find_map(|k| object.get(*k).and_then(non_empty))
 }
 
+/// An http(s) URL, or a path on the API's own host (`/files/x.mp4`, resolved by the caller).
 fn url(object: &Value, keys: &[&str]) -> Option<String> {
-    text(object, keys).filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+    text(object, keys)
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://") || u.starts_with('/'))
 }
 
 fn error_of(object: &Value) -> Option<VideoTaskError> {
@@ -264,6 +266,15 @@ mod tests {
         assert_eq!(t.status_text, "rendering");
         let t = task(VideoApi::Unified, r#"{"id":"x","status":"completed"}"#);
         assert!(!t.is_success(), "completed without a URL is not done yet");
+        let t = task(
+            VideoApi::Unified,
+            r#"{"id":"x","status":"completed","video_url":"/files/x.mp4"}"#,
+        );
+        assert_eq!(
+            t.video_url.as_deref(),
+            Some("/files/x.mp4"),
+            "resolved by Videos"
+        );
     }
 
     #[test]
