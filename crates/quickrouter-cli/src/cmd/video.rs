@@ -322,12 +322,9 @@ pub async fn run(
         Action::Download(id, dir) => {
             let task = videos.get(&id).await.map_err(|e| Failure::from_error(&e))?;
             if !task.is_success() {
+                // Not completed, whatever the reason (running, failed, cancelled): exit 5.
                 return Err(Failure::new(
-                    if task.is_failure() {
-                        Code::ServerError
-                    } else {
-                        Code::ClientError
-                    },
+                    Code::ClientError,
                     format!(
                         "video task {} is not completed (status {}){}",
                         task.id,
