@@ -400,18 +400,29 @@ pub async fn run(
     let mut stop = std::pin::pin!(stop);
     let mut stop_seen = false;
 
+    // Watchers report each poll here; the loop turns them into `Event::Progress`.
+    let (progress_tx, mut progress_rx) =
+        tokio::sync::mpsc::unbounded_channel::<(String, String, Option<u8>)>();
     let watch = |custom_id: String,
                  api: VideoApi,
                  task_id: String|
      -> Pin<Box<dyn Future<Output = Watched> + '_>> {
         let videos = client.videos().api(api).with_options(no_retries.clone());
         let poll = options.poll.clone();
+        let progress = progress_tx.clone();
         Box::pin(async move {
             let mut last: Option<VideoTask> = None;
             let mut updates = videos.wait(&task_id, poll);
             while let Some(update) = updates.next().await {
                 match update {
-                    Ok(task) => last = Some(task),
+                    Ok(task) => {
+                        let _ = progress.send((
+                            custom_id.clone(),
+                            task.status_text.clone(),
+                            task.progress,
+                        ));
+                        last = Some(task);
+                    }
                     Err(e) => {
                         return Watched {
                             custom_id,
@@ -566,6 +577,9 @@ pub async fn run(
                         }
                     }
                 }
+            }
+            Some((custom_id, status, progress)) = progress_rx.recv() => {
+                on_event(&Event::Progress { custom_id, status, progress });
             }
             Some(watched) = watchers.next(), if !watchers.is_empty() => {
                 finish_video(&watched, &by_id, &media_dir, client, &mut results, &mut ledger, &mut on_event).await?;
