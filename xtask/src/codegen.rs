@@ -125,6 +125,7 @@ pub fn generate_from_str(spec_text: &str) -> Result<String> {
     let mut file: syn::File =
         syn::parse2(space.to_stream()).context("typify produced code that does not parse")?;
     tolerate_nulls(&mut file, &response_side);
+    visit_unknown_fields(&mut file, &response_side);
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }
 
@@ -327,6 +328,112 @@ fn tolerate_nulls(file: &mut syn::File, response_side: &BTreeSet<String>) {
             field.attrs.push(attr);
         }
     }
+}
+
+/// Response-side structs that keep unknown fields get a `Deserialize` of their own instead of
+/// serde's derive with `#[serde(flatten)]`: the derive buffers every field of such a struct into
+/// serde's `Content` and decodes it a second time; the generated visitor reads each field once,
+/// matching the key (borrowed when it needs no unescaping) and putting unknown ones in `extra`.
+/// What it accepts is what the derive accepted after `tolerate_nulls`: absent and `null` fields
+/// read as their default, unknown fields are kept. (A JSON array in place of the object, which the
+/// derive also took, is an error.)
+fn visit_unknown_fields(file: &mut syn::File, response_side: &BTreeSet<String>) {
+    let mut impls: Vec<syn::Item> = Vec::new();
+    for item in &mut file.items {
+        let syn::Item::Struct(item) = item else {
+            continue;
+        };
+        if !response_side.contains(&item.ident.to_string()) {
+            continue;
+        }
+        let syn::Fields::Named(fields) = &item.fields else {
+            continue;
+        };
+        let attrs_of = |field: &syn::Field| -> Vec<String> {
+            field
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("serde"))
+                .map(|a| quote_tokens(&a.meta))
+                .collect()
+        };
+        let Some(extra) = fields
+            .named
+            .iter()
+            .find(|f| attrs_of(f).iter().any(|a| a.contains("flatten")))
+            .and_then(|f| f.ident.clone())
+        else {
+            continue;
+        };
+        let mut arms = Vec::new();
+        for field in &fields.named {
+            let attrs = attrs_of(field);
+            if attrs.iter().any(|a| a.contains("flatten")) {
+                continue;
+            }
+            let ident = field.ident.clone().expect("named field");
+            let wire = attrs
+                .iter()
+                .find_map(|a| {
+                    let at = a.find("rename = \"")? + "rename = \"".len();
+                    let end = at + a[at..].find('"')?;
+                    Some(a[at..end].to_owned())
+                })
+                .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
+            let ty = &field.ty;
+            let value = if attrs.iter().any(|a| a.contains("null_as_default")) {
+                quote::quote! { map.next_value::<crate::tolerant::NullAsDefault<#ty>>()?.0 }
+            } else {
+                quote::quote! { map.next_value::<#ty>()? }
+            };
+            arms.push(quote::quote! { #wire => out.#ident = #value, });
+        }
+        // Drop `Deserialize` from the derive: the impl below replaces it.
+        for attr in &mut item.attrs {
+            if !attr.path().is_ident("derive") {
+                continue;
+            }
+            let paths: syn::punctuated::Punctuated<syn::Path, syn::Token![,]> = attr
+                .parse_args_with(syn::punctuated::Punctuated::parse_terminated)
+                .expect("a derive list");
+            let kept: Vec<&syn::Path> = paths
+                .iter()
+                .filter(|p| p.segments.last().is_none_or(|s| s.ident != "Deserialize"))
+                .collect();
+            *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+        }
+        // `#[serde(flatten)]` stays for Serialize, which writes `extra` beside the fields.
+        let name = &item.ident;
+        let expecting = format!("a {name} object");
+        impls.push(syn::parse_quote! {
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                    struct Visitor;
+                    impl<'de> ::serde::de::Visitor<'de> for Visitor {
+                        type Value = #name;
+                        fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                            f.write_str(#expecting)
+                        }
+                        fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#name, A::Error> {
+                            let mut out = <#name as ::std::default::Default>::default();
+                            while let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? {
+                                match key.as_str() {
+                                    #(#arms)*
+                                    _ => {
+                                        let value = map.next_value::<::serde_json::Value>()?;
+                                        out.#extra.insert(key.into_string(), value);
+                                    }
+                                }
+                            }
+                            ::std::result::Result::Ok(out)
+                        }
+                    }
+                    deserializer.deserialize_map(Visitor)
+                }
+            }
+        });
+    }
+    file.items.extend(impls);
 }
 
 fn is_option(ty: &syn::Type) -> bool {

@@ -3,7 +3,7 @@
 // Hand-written additions live beside this file: src/ext.rs, src/open.rs, src/tolerant.rs.
 
 ///A whole answer (`stream` false).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ChatCompletion {
     #[serde(default, deserialize_with = "crate::tolerant::null_as_default")]
     pub choices: ::std::vec::Vec<Choice>,
@@ -108,7 +108,7 @@ pub struct ChunkChoice {
     pub index: u32,
 }
 ///What a chunk adds to the message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ChunkDelta {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub content: ::std::option::Option<::std::string::String>,
@@ -338,7 +338,7 @@ impl ::std::convert::From<::std::vec::Vec<ContentPart>> for MessageContent {
     }
 }
 ///`Model`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct Model {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub created: ::std::option::Option<i64>,
@@ -491,7 +491,7 @@ impl ::std::convert::TryFrom<::std::string::String> for ResponseFormatType {
     }
 }
 ///The model's message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ResponseMessage {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub content: ::std::option::Option<::std::string::String>,
@@ -714,7 +714,7 @@ pub struct UnifiedVideoCreateRequest {
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///A task of the unified API, as `/video/create` and `/video/query` return it.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct UnifiedVideoTask {
     ///The upstream record: `status`, `video_url`, `error_message`, `pending_info.progress_pct` (0-1), ...
     #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -735,7 +735,7 @@ pub struct UnifiedVideoTask {
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///`Usage`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct Usage {
     #[serde(default, deserialize_with = "crate::tolerant::null_as_default")]
     pub completion_tokens: u64,
@@ -747,7 +747,7 @@ pub struct Usage {
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///An OpenAI-format video object (new-api adds `task_id` and `metadata`).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct Video {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub completed_at: ::std::option::Option<i64>,
@@ -783,7 +783,7 @@ pub struct Video {
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///What relays answer on `/content` instead of the bytes.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct VideoContentLink {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub url: ::std::option::Option<::std::string::String>,
@@ -793,7 +793,7 @@ pub struct VideoContentLink {
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 ///`VideoError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct VideoError {
     ///A string or a number.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -833,5 +833,573 @@ pub mod error {
         fn from(value: String) -> Self {
             Self(value.into())
         }
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletion {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = ChatCompletion;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a ChatCompletion object")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletion, A::Error> {
+                let mut out = <ChatCompletion as ::std::default::Default>::default();
+                while let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? {
+                    match key.as_str() {
+                        "choices" => {
+                            out.choices = map
+                                .next_value::<
+                                    crate::tolerant::NullAsDefault<::std::vec::Vec<Choice>>,
+                                >()?
+                                .0;
+                        }
+                        "created" => {
+                            out.created = map
+                                .next_value::<crate::tolerant::NullAsDefault<i64>>()?
+                                .0;
+                        }
+                        "id" => {
+                            out.id = map
+                                .next_value::<
+                                    crate::tolerant::NullAsDefault<::std::string::String>,
+                                >()?
+                                .0;
+                        }
+                        "model" => {
+                            out.model = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "object" => {
+                            out.object = map
+                                .next_value::<
+                                    crate::tolerant::NullAsDefault<crate::open::ObjectType>,
+                                >()?
+                                .0;
+                        }
+                        "system_fingerprint" => {
+                            out.system_fingerprint = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "usage" => {
+                            out.usage = map.next_value::<::std::option::Option<Usage>>()?;
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            out.extra.insert(key.into_string(), value);
+                        }
+                    }
+                }
+                ::std::result::Result::Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ChunkDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = ChunkDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a ChunkDelta object")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChunkDelta, A::Error> {
+                let mut out = <ChunkDelta as ::std::default::Default>::default();
+                while let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => {
+                            out.content = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "reasoning" => {
+                            out.reasoning = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "reasoning_content" => {
+                            out.reasoning_content = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "refusal" => {
+                            out.refusal = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "role" => {
+                            out.role = map
+                                .next_value::<::std::option::Option<crate::open::Role>>()?;
+                        }
+                        "tool_calls" => {
+                            out.tool_calls = map
+                                .next_value::<
+                                    crate::tolerant::NullAsDefault<
+                                        ::std::vec::Vec<ToolCallDelta>,
+                                    >,
+                                >()?
+                                .0;
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            out.extra.insert(key.into_string(), value);
+                        }
+                    }
+                }
+                ::std::result::Result::Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Model {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = Model;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a Model object")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Model, A::Error> {
+                let mut out = <Model as ::std::default::Default>::default();
+                while let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? {
+                    match key.as_str() {
+                        "created" => {
+                            out.created = map.next_value::<::std::option::Option<i64>>()?;
+                        }
+                        "id" => {
+                            out.id = map
+                                .next_value::<
+                                    crate::tolerant::NullAsDefault<::std::string::String>,
+                                >()?
+                                .0;
+                        }
+                        "object" => {
+                            out.object = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "owned_by" => {
+                            out.owned_by = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            out.extra.insert(key.into_string(), value);
+                        }
+                    }
+                }
+                ::std::result::Result::Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = ResponseMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a ResponseMessage object")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseMessage, A::Error> {
+                let mut out = <ResponseMessage as ::std::default::Default>::default();
+                while let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? {
+                    match key.as_str() {
+                        "content" => {
+                            out.content = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "reasoning_content" => {
+                            out.reasoning_content = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "refusal" => {
+                            out.refusal = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "role" => {
+                            out.role = map
+                                .next_value::<::std::option::Option<crate::open::Role>>()?;
+                        }
+                        "tool_calls" => {
+                            out.tool_calls = map
+                                .next_value::<
+                                    crate::tolerant::NullAsDefault<::std::vec::Vec<ToolCall>>,
+                                >()?
+                                .0;
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            out.extra.insert(key.into_string(), value);
+                        }
+                    }
+                }
+                ::std::result::Result::Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for UnifiedVideoTask {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = UnifiedVideoTask;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a UnifiedVideoTask object")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UnifiedVideoTask, A::Error> {
+                let mut out = <UnifiedVideoTask as ::std::default::Default>::default();
+                while let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? {
+                    match key.as_str() {
+                        "detail" => {
+                            out.detail = map
+                                .next_value::<
+                                    crate::tolerant::NullAsDefault<
+                                        ::serde_json::Map<
+                                            ::std::string::String,
+                                            ::serde_json::Value,
+                                        >,
+                                    >,
+                                >()?
+                                .0;
+                        }
+                        "enhanced_prompt" => {
+                            out.enhanced_prompt = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "id" => {
+                            out.id = map
+                                .next_value::<
+                                    crate::tolerant::NullAsDefault<::std::string::String>,
+                                >()?
+                                .0;
+                        }
+                        "status" => {
+                            out.status = map
+                                .next_value::<
+                                    ::std::option::Option<crate::open::VideoStatus>,
+                                >()?;
+                        }
+                        "status_update_time" => {
+                            out.status_update_time = map
+                                .next_value::<::std::option::Option<i64>>()?;
+                        }
+                        "video_url" => {
+                            out.video_url = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            out.extra.insert(key.into_string(), value);
+                        }
+                    }
+                }
+                ::std::result::Result::Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Usage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = Usage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a Usage object")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Usage, A::Error> {
+                let mut out = <Usage as ::std::default::Default>::default();
+                while let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? {
+                    match key.as_str() {
+                        "completion_tokens" => {
+                            out.completion_tokens = map
+                                .next_value::<crate::tolerant::NullAsDefault<u64>>()?
+                                .0;
+                        }
+                        "prompt_tokens" => {
+                            out.prompt_tokens = map
+                                .next_value::<crate::tolerant::NullAsDefault<u64>>()?
+                                .0;
+                        }
+                        "total_tokens" => {
+                            out.total_tokens = map
+                                .next_value::<crate::tolerant::NullAsDefault<u64>>()?
+                                .0;
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            out.extra.insert(key.into_string(), value);
+                        }
+                    }
+                }
+                ::std::result::Result::Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Video {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = Video;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a Video object")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Video, A::Error> {
+                let mut out = <Video as ::std::default::Default>::default();
+                while let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? {
+                    match key.as_str() {
+                        "completed_at" => {
+                            out.completed_at = map
+                                .next_value::<::std::option::Option<i64>>()?;
+                        }
+                        "created_at" => {
+                            out.created_at = map
+                                .next_value::<::std::option::Option<i64>>()?;
+                        }
+                        "error" => {
+                            out.error = map
+                                .next_value::<::std::option::Option<VideoError>>()?;
+                        }
+                        "expires_at" => {
+                            out.expires_at = map
+                                .next_value::<::std::option::Option<i64>>()?;
+                        }
+                        "id" => {
+                            out.id = map
+                                .next_value::<
+                                    crate::tolerant::NullAsDefault<::std::string::String>,
+                                >()?
+                                .0;
+                        }
+                        "metadata" => {
+                            out.metadata = map
+                                .next_value::<
+                                    crate::tolerant::NullAsDefault<
+                                        ::serde_json::Map<
+                                            ::std::string::String,
+                                            ::serde_json::Value,
+                                        >,
+                                    >,
+                                >()?
+                                .0;
+                        }
+                        "model" => {
+                            out.model = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "object" => {
+                            out.object = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "progress" => {
+                            out.progress = map
+                                .next_value::<::std::option::Option<f64>>()?;
+                        }
+                        "seconds" => {
+                            out.seconds = map
+                                .next_value::<::std::option::Option<::serde_json::Value>>()?;
+                        }
+                        "size" => {
+                            out.size = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "status" => {
+                            out.status = map
+                                .next_value::<
+                                    ::std::option::Option<crate::open::VideoStatus>,
+                                >()?;
+                        }
+                        "task_id" => {
+                            out.task_id = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            out.extra.insert(key.into_string(), value);
+                        }
+                    }
+                }
+                ::std::result::Result::Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for VideoContentLink {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = VideoContentLink;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a VideoContentLink object")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VideoContentLink, A::Error> {
+                let mut out = <VideoContentLink as ::std::default::Default>::default();
+                while let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? {
+                    match key.as_str() {
+                        "url" => {
+                            out.url = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        "video_url" => {
+                            out.video_url = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            out.extra.insert(key.into_string(), value);
+                        }
+                    }
+                }
+                ::std::result::Result::Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for VideoError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> ::serde::de::Visitor<'de> for Visitor {
+            type Value = VideoError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("a VideoError object")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VideoError, A::Error> {
+                let mut out = <VideoError as ::std::default::Default>::default();
+                while let Some(key) = map.next_key::<crate::tolerant::Key<'de>>()? {
+                    match key.as_str() {
+                        "code" => {
+                            out.code = map
+                                .next_value::<::std::option::Option<::serde_json::Value>>()?;
+                        }
+                        "message" => {
+                            out.message = map
+                                .next_value::<
+                                    ::std::option::Option<::std::string::String>,
+                                >()?;
+                        }
+                        _ => {
+                            let value = map.next_value::<::serde_json::Value>()?;
+                            out.extra.insert(key.into_string(), value);
+                        }
+                    }
+                }
+                ::std::result::Result::Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
