@@ -370,7 +370,7 @@ async fn prime(mut response: Response, deadline: Option<Instant>) -> Result<Resp
 /// A whole 2xx document; one whose top-level `error` is set is an error (not retried: the
 /// relay did answer, and a video job may have been billed).
 fn document(status: u16, headers: &HeaderMap, bytes: Bytes, config: &Config) -> Result<Body> {
-    if memchr::memmem::find(&bytes, b"\"error\"").is_some() {
+    if crate::stream::mentions_error(&bytes) {
         let error = ApiError::from_body(Some(status), &scrub(&bytes, config.api_key.as_ref()));
         // `{"error": {…}}` or `{"error": "text"}` is an error; `null`, `""`, `false` are not,
         // and neither is an object with an `id` that reports its own failure (a failed video).

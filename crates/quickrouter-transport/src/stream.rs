@@ -193,6 +193,14 @@ impl EventStream {
     }
 }
 
+/// Whether `bytes` contain `"error"` (a cheap first test before parsing JSON). The searcher is
+/// built once: building one per event showed in profiles.
+pub(crate) fn mentions_error(bytes: &[u8]) -> bool {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"error\""));
+    FINDER.find(bytes).is_some()
+}
+
 /// Whether an event's data is the `[DONE]` sentinel.
 #[inline]
 pub fn is_done(data: &[u8]) -> bool {
@@ -203,7 +211,7 @@ pub fn is_done(data: &[u8]) -> bool {
 /// top-level `error` (new-api, OpenRouter). Cheap for ordinary events: a substring search first.
 pub fn error_in_event(event: &SseEvent) -> Option<ApiError> {
     let named_error = event.event.as_deref() == Some("error");
-    if !named_error && memchr::memmem::find(&event.data, b"\"error\"").is_none() {
+    if !named_error && !mentions_error(&event.data) {
         return None;
     }
     match serde_json::from_slice::<Value>(&event.data) {
