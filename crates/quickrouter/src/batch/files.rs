@@ -1,7 +1,7 @@
 //! `results.jsonl` (appended, one whole line per finished job) and `errors.jsonl` (rewritten
 //! from the ledger, so a job that succeeds later leaves it).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -20,18 +20,18 @@ pub struct Results {
 }
 
 impl Results {
-    /// Open `DIR/results.jsonl`: a last line cut by a kill is removed first. Returns the file and
-    /// the custom ids its whole lines name.
-    pub fn open(dir: &Path) -> Result<(Self, HashSet<String>), Error> {
+    /// Open `DIR/results.jsonl`: a last line cut by a kill is removed first. Returns the file and,
+    /// for each custom id its whole lines name, what the line says of the job (request id, usage).
+    pub fn open(dir: &Path) -> Result<(Self, HashMap<String, Written>), Error> {
         let path = dir.join("results.jsonl");
-        let mut ids = HashSet::new();
+        let mut ids = HashMap::new();
         if path.exists() {
             let whole = repair(&path)?;
             let file = File::open(&path).map_err(|e| io_error(&path, e))?;
             for line in BufReader::new(file).lines() {
                 let line = line.map_err(|e| io_error(&path, e))?;
-                if let Some(id) = custom_id_of(&line) {
-                    ids.insert(id);
+                if let Some((id, written)) = written_of(&line) {
+                    ids.insert(id, written);
                 }
             }
             debug_assert!(whole <= std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
@@ -72,6 +72,34 @@ fn repair(path: &Path) -> Result<u64, Error> {
         file.sync_all().map_err(|e| io_error(path, e))?;
     }
     Ok(keep as u64)
+}
+
+/// What a result line records of its job, for a rerun that finds a line the ledger missed.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// The response's request id.
+    pub request_id: Option<String>,
+    /// The token usage in the body.
+    pub usage: super::Usage,
+}
+
+fn written_of(line: &str) -> Option<(String, Written)> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let id = value.get("custom_id")?.as_str()?.to_owned();
+    let response = &value["response"];
+    let usage = &response["body"]["usage"];
+    let count = |key: &str| usage[key].as_u64().unwrap_or(0);
+    Some((
+        id,
+        Written {
+            request_id: response["request_id"].as_str().map(str::to_owned),
+            usage: super::Usage {
+                prompt_tokens: count("prompt_tokens"),
+                completion_tokens: count("completion_tokens"),
+                total_tokens: count("total_tokens"),
+            },
+        },
+    ))
 }
 
 /// The `custom_id` of a result line.

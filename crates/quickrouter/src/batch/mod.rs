@@ -323,10 +323,11 @@ pub async fn run(
     rows.retain(|row| by_id.contains_key(&row.custom_id));
     for row in &rows {
         let job = &by_id[&row.custom_id];
-        if present.contains(&row.custom_id) {
+        if let Some(written) = present.get(&row.custom_id) {
             if row.state != ledger::State::Done {
-                // Its line was written just before a kill: count it, never send it again.
-                ledger.done(&row.custom_id, None, Usage::default())?;
+                // Its line was written just before a kill: count it (with what the line says),
+                // never send it again.
+                ledger.done(&row.custom_id, written.request_id.as_deref(), written.usage)?;
             }
             continue;
         }
@@ -357,7 +358,7 @@ pub async fn run(
                     ledger::State::Failed
                 }
             },
-            ledger::State::Done if !present.contains(&row.custom_id) => {
+            ledger::State::Done if !present.contains_key(&row.custom_id) => {
                 // The ledger says done but the line is gone (the file was removed): do it again.
                 ledger.pending(&row.custom_id)?;
                 ledger::State::Pending
@@ -890,6 +891,50 @@ mod tests {
             ]
         );
         assert_eq!(jobs[2].line, 4);
+    }
+
+    #[tokio::test]
+    async fn a_result_line_the_ledger_missed_is_counted_not_sent_again() {
+        let emulator = quickrouter_emulator::Emulator::start(Default::default()).unwrap();
+        let client = crate::Client::builder()
+            .base_url(emulator.base_url())
+            .api_key(emulator.api_key())
+            .build()
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!("qr-batch-missed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let jobs = parse_jobs(concat!(
+            r#"{"custom_id": "a", "url": "/v1/chat/completions", "body": {"model": "m", "messages": [{"role": "user", "content": "x"}]}}"#,
+            "\n",
+            r#"{"custom_id": "b", "url": "/v1/chat/completions", "body": {"model": "m", "messages": [{"role": "user", "content": "x"}]}}"#,
+        ))
+        .unwrap();
+        // A kill between writing a's line and recording it: the ledger says pending.
+        Ledger::open(&dir).unwrap().add(&jobs).unwrap();
+        let line = result_line(
+            "a",
+            200,
+            Some("rid-a"),
+            &json!({"usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}}),
+        );
+        std::fs::write(dir.join("results.jsonl"), format!("{line}\n")).unwrap();
+        let report = run(
+            &client,
+            jobs,
+            &dir,
+            BatchOptions::default(),
+            std::future::pending(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.summary.done, 2);
+        assert_eq!(report.sent, 1, "only b was sent");
+        assert_eq!(emulator.requests().len(), 1);
+        // a's usage came from its line; b's from the emulator (1 prompt word, "You said: x").
+        assert_eq!(report.summary.usage.total_tokens, 3 + 4);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
