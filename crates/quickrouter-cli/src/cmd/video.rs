@@ -155,9 +155,8 @@ impl VideoArgs {
                     download: args.download.clone(),
                 }
             }
-            VideoCommand::Status { id } if api == VideoApi::Chat => {
-                let _ = id;
-                return Err(chat_only("video status"));
+            VideoCommand::Status { .. } if api == VideoApi::Chat => {
+                return Err(chat_only("video status"))
             }
             VideoCommand::Wait { .. } if api == VideoApi::Chat => {
                 return Err(chat_only("video wait"))
