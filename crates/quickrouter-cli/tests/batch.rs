@@ -519,3 +519,36 @@ fn a_cut_results_line_is_repaired_before_appending() {
     );
     assert!(String::from_utf8_lossy(&status.stdout).starts_with("total 10\ndone 10\n"));
 }
+
+#[test]
+fn a_job_that_keeps_failing_transiently_fails_after_its_attempts() {
+    let emu = emulator();
+    let dir = scratch("batch-attempts");
+    let jobs = write_jobs(
+        &dir,
+        [
+            json!({"custom_id": "down", "url": "/v1/chat/completions", "body": {"model": "fault-503", "messages": [{"role": "user", "content": "x"}]}}),
+        ],
+    );
+    let out = dir.join("out");
+    let result = run(
+        &emu,
+        &[
+            "batch",
+            "run",
+            jobs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let errors = lines(&out.join("errors.jsonl"));
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["error"]["code"], "model_not_available");
+    assert_eq!(errors[0]["response"]["status_code"], 503);
+    assert_eq!(
+        emu.requests_to("/chat/completions").len(),
+        3,
+        "three attempts, then failed"
+    );
+}

@@ -389,6 +389,7 @@ pub async fn run(
     let mut attempts: HashMap<String, u32> = HashMap::new();
     let mut requests: Pending<'_, Sent> = FuturesUnordered::new();
     let mut watchers: Pending<'_, Watched> = FuturesUnordered::new();
+    let mut delayed: Pending<'_, String> = FuturesUnordered::new();
     let mut paused_until: Option<Instant> = None;
     let mut report = Report {
         summary: Summary::default(),
@@ -495,9 +496,10 @@ pub async fn run(
             }));
         }
 
+        let winding_down = stopping_at.is_some() || report.fatal.is_some();
         if requests.is_empty()
-            && (watchers.is_empty() || stopping_at.is_some() || report.fatal.is_some())
-            && (queue.is_empty() || stopping_at.is_some() || report.fatal.is_some())
+            && (watchers.is_empty() || winding_down)
+            && ((queue.is_empty() && delayed.is_empty()) || winding_down)
         {
             break;
         }
@@ -563,14 +565,28 @@ pub async fn run(
                             let line = error_line_of(&sent.custom_id, &error, "create_unconfirmed");
                             ledger.failed(&sent.custom_id, "create_unconfirmed", &line)?;
                             on_event(&Event::Failed { custom_id: sent.custom_id, code: "create_unconfirmed".into(), message: error.to_string() });
-                        } else if (load || (error.is_retryable() && *tries < options.max_attempts)) && stopping_at.is_none() {
-                            ledger.pending(&sent.custom_id)?;
-                            on_event(&Event::Retrying { custom_id: sent.custom_id.clone(), reason: error.to_string() });
-                            if load { queue.push_front(sent.custom_id) } else { queue.push_back(sent.custom_id) }
-                        } else if load || error.is_retryable() {
+                        } else if stopping_at.is_some() && (load || error.is_retryable()) {
                             // Stopping: leave it pending for the next run.
                             ledger.pending(&sent.custom_id)?;
+                        } else if load {
+                            ledger.pending(&sent.custom_id)?;
+                            on_event(&Event::Retrying { custom_id: sent.custom_id.clone(), reason: error.to_string() });
+                            queue.push_front(sent.custom_id);
+                        } else if error.is_retryable() && *tries < options.max_attempts {
+                            // Back off (0.5 s, doubling, at most 8 s, or what the server asked)
+                            // before this job goes back in the queue; the others go on.
+                            ledger.pending(&sent.custom_id)?;
+                            on_event(&Event::Retrying { custom_id: sent.custom_id.clone(), reason: error.to_string() });
+                            let wait = error.retry_after().unwrap_or_else(|| {
+                                Duration::from_millis(500 * (1 << (*tries - 1).min(4)))
+                            }).min(Duration::from_secs(120));
+                            let custom_id = sent.custom_id;
+                            delayed.push(Box::pin(async move {
+                                tokio::time::sleep(wait).await;
+                                custom_id
+                            }));
                         } else {
+                            // Refused for good, or transient failures past `max_attempts`.
                             let code = code_of(&error);
                             let line = error_line_of(&sent.custom_id, &error, &code);
                             ledger.failed(&sent.custom_id, &code, &line)?;
@@ -578,6 +594,9 @@ pub async fn run(
                         }
                     }
                 }
+            }
+            Some(custom_id) = delayed.next(), if !delayed.is_empty() => {
+                queue.push_back(custom_id);
             }
             Some((custom_id, status, progress)) = progress_rx.recv() => {
                 on_event(&Event::Progress { custom_id, status, progress });
@@ -600,6 +619,7 @@ pub async fn run(
     }
     drop(requests);
     drop(watchers);
+    drop(delayed);
     files::write_errors(dir, &ledger.error_lines()?)?;
     report.summary = ledger.summary()?;
     Ok(report)
