@@ -464,27 +464,25 @@ async fn download_task(
 ) -> Result<PathBuf, Failure> {
     let bar = ui.download_bar(&task.id);
     let result = videos
-        .download_with(task, dir, None, &mut |p| {
-            if let Some(total) = p.total {
-                bar.set_length(total);
-            }
-            bar.set_position(p.received);
-        })
+        .download_with(task, dir, None, &mut |p| show_download(&bar, p))
         .await;
     bar.finish_and_clear();
     result.map_err(|e| Failure::from_error(&e))
 }
 
+fn show_download(bar: &indicatif::ProgressBar, progress: quickrouter::download::Progress) {
+    if let Some(total) = progress.total {
+        bar.set_length(total);
+    }
+    bar.set_position(progress.received);
+}
+
 /// Save one media URL (no key, no headers) into `dir`, with a bar on a terminal.
 pub async fn save(client: &Client, url: &str, dir: &Path, ui: &Ui) -> Result<PathBuf, Failure> {
     let bar = ui.download_bar(&quickrouter::download::file_name_for_url(url));
-    let result = quickrouter::download::download_url(client, url, dir, &mut |p| {
-        if let Some(total) = p.total {
-            bar.set_length(total);
-        }
-        bar.set_position(p.received);
-    })
-    .await;
+    let result =
+        quickrouter::download::download_url(client, url, dir, &mut |p| show_download(&bar, p))
+            .await;
     bar.finish_and_clear();
     result.map_err(|e| Failure::from_error(&e))
 }
