@@ -144,6 +144,9 @@ pub struct SseDecoder {
     discarding: bool,
     /// The start of the current line was dropped; its end is not a blank line.
     in_dropped_line: bool,
+    /// The length of the last line that straddled pieces: the room a new one starts with, so a
+    /// stream of large events copies each once instead of regrowing the buffer.
+    last_carried: usize,
 }
 
 #[derive(Debug)]
@@ -184,6 +187,7 @@ impl SseDecoder {
             max_event_size: limit,
             discarding: false,
             in_dropped_line: false,
+            last_carried: 0,
         }
     }
 
@@ -320,6 +324,7 @@ impl SseDecoder {
                             continue;
                         }
                         self.carry.extend_from_slice(&self.chunk[self.pos..end]);
+                        self.last_carried = self.carry.len();
                         let line = self.carry.split().freeze();
                         self.pos = end;
                         self.consume_terminator();
@@ -445,6 +450,10 @@ impl SseDecoder {
             self.carry.clear();
             self.in_dropped_line = true;
             return Err(self.overflow());
+        }
+        if self.carry.is_empty() {
+            self.carry
+                .reserve(rest.len().max(self.last_carried).min(self.max_event_size));
         }
         self.carry.extend_from_slice(rest);
         Ok(())
