@@ -394,3 +394,27 @@ async fn reference_images_on_every_surface() {
     let body = serde_json::to_value(&chat).unwrap();
     assert_eq!(body["messages"][0]["content"][1]["type"], "image_url");
 }
+
+#[tokio::test]
+async fn an_unreachable_media_host_is_a_media_error() {
+    let emu = emulator(None);
+    let dir = scratch("unreachable");
+    // Port 1 on loopback: nothing listens there.
+    let error = quickrouter::download::download_url(
+        &client(&emu),
+        "http://127.0.0.1:1/files/x.mp4",
+        &dir,
+        &mut |_| {},
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, Error::Media { status: None, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with("the media download failed"),
+        "{error}"
+    );
+    assert!(files_in(&dir).is_empty(), "no file, no .part");
+}

@@ -395,19 +395,20 @@ fn document(status: u16, headers: &HeaderMap, bytes: Bytes, config: &Config) -> 
 
 async fn first_piece(mut body: ByteStream) -> Result<(Bytes, ByteStream)> {
     use futures_util::StreamExt;
+    // Leading blank lines decide nothing: they are kept with the first piece that does.
+    let mut blank = Vec::new();
     loop {
         match body.next().await {
-            Some(Ok(piece)) if piece.iter().all(u8::is_ascii_whitespace) && !piece.is_empty() => {
-                // Leading blank lines decide nothing; keep them with what follows.
-                let (next, rest) = Box::pin(first_piece(body)).await?;
-                let mut joined = piece.to_vec();
-                joined.extend_from_slice(&next);
-                return Ok((joined.into(), rest));
+            Some(Ok(piece)) if piece.iter().all(u8::is_ascii_whitespace) => {
+                blank.extend_from_slice(&piece)
             }
-            Some(Ok(piece)) if piece.is_empty() => continue,
-            Some(Ok(piece)) => return Ok((piece, body)),
+            Some(Ok(piece)) if blank.is_empty() => return Ok((piece, body)),
+            Some(Ok(piece)) => {
+                blank.extend_from_slice(&piece);
+                return Ok((blank.into(), body));
+            }
             Some(Err(e)) => return Err(e),
-            None => return Ok((Bytes::new(), body)),
+            None => return Ok((blank.into(), body)),
         }
     }
 }

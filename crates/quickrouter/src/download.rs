@@ -90,7 +90,7 @@ pub(crate) async fn fetch(
                 resumes += 1;
                 continue;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(cut_error(e)),
         };
         // A redirect (the API's to a media host), or JSON naming where the media is.
         if (300..400).contains(&opened.status) {
@@ -259,11 +259,7 @@ async fn open(client: &Client, source: &Source, offset: u64) -> Result<Opened, E
             if let Some(range) = range {
                 request = request.header(RANGE, range);
             }
-            let response = request.send().await.map_err(|e| Error::Media {
-                message: format!("could not fetch the media: {}", e.without_url()),
-                status: None,
-                source: None,
-            })?;
+            let response = request.send().await.map_err(transfer_error)?;
             let status = response.status().as_u16();
             if !(200..300).contains(&status) {
                 let body = response.bytes().await.unwrap_or_default();
@@ -275,13 +271,8 @@ async fn open(client: &Client, source: &Source, offset: u64) -> Result<Opened, E
                 });
             }
             let headers = response.headers().clone();
-            let body: ByteStream = Box::pin(response.bytes_stream().map(|r| {
-                r.map_err(|e| Error::Media {
-                    message: format!("the download broke off: {}", e.without_url()),
-                    status: None,
-                    source: None,
-                })
-            }));
+            let body: ByteStream =
+                Box::pin(response.bytes_stream().map(|r| r.map_err(transfer_error)));
             Ok(Opened {
                 status,
                 headers,
@@ -296,17 +287,29 @@ fn is_cut(error: &Error) -> bool {
     matches!(
         error.inner(),
         Error::Stream(_) | Error::Network { .. } | Error::Timeout(_) | Error::Connect { .. }
-    ) || matches!(error, Error::Media { status: None, message, .. } if message.starts_with("the download broke off") || message.starts_with("could not fetch"))
+    )
 }
 
+/// A media host's connection failing (before or during the body): a cut, resumed while tries
+/// remain.
+fn transfer_error(error: quickrouter_transport::reqwest::Error) -> Error {
+    let error = error.without_url();
+    Error::Network {
+        message: error.to_string(),
+        source: Some(Box::new(error)),
+    }
+}
+
+/// The error a download ends with: a cut that was not resumed becomes a media error (exit 9 in
+/// the CLI, never one that blames the API); the API's own errors stay what they are.
 fn cut_error(error: Error) -> Error {
-    match error {
-        Error::Media { .. } => error,
-        other => Error::Media {
-            message: format!("the download broke off and could not be resumed: {other}"),
-            status: None,
-            source: Some(Box::new(other)),
-        },
+    if !is_cut(&error) {
+        return error;
+    }
+    Error::Media {
+        message: format!("the media download failed: {error}"),
+        status: None,
+        source: Some(Box::new(error)),
     }
 }
 

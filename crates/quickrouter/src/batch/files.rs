@@ -26,7 +26,7 @@ impl Results {
         let path = dir.join("results.jsonl");
         let mut ids = HashMap::new();
         if path.exists() {
-            let whole = repair(&path)?;
+            repair(&path)?;
             let file = File::open(&path).map_err(|e| io_error(&path, e))?;
             for line in BufReader::new(file).lines() {
                 let line = line.map_err(|e| io_error(&path, e))?;
@@ -34,7 +34,6 @@ impl Results {
                     ids.insert(id, written);
                 }
             }
-            debug_assert!(whole <= std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0));
         }
         let file = OpenOptions::new()
             .create(true)
@@ -56,8 +55,8 @@ impl Results {
     }
 }
 
-/// Cut a file back to its last newline (a line a kill cut in half); the length kept.
-fn repair(path: &Path) -> Result<u64, Error> {
+/// Cut a file back to its last newline (a line a kill cut in half).
+fn repair(path: &Path) -> Result<(), Error> {
     let bytes = std::fs::read(path).map_err(|e| io_error(path, e))?;
     let keep = bytes
         .iter()
@@ -71,7 +70,7 @@ fn repair(path: &Path) -> Result<u64, Error> {
         file.set_len(keep as u64).map_err(|e| io_error(path, e))?;
         file.sync_all().map_err(|e| io_error(path, e))?;
     }
-    Ok(keep as u64)
+    Ok(())
 }
 
 /// What a result line records of its job, for a rerun that finds a line the ledger missed.

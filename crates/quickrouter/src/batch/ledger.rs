@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use super::{Job, JobKind};
 use crate::Error;
@@ -294,19 +294,6 @@ impl Ledger {
                 row.get::<_, Option<i64>>(4).map_err(db_error)?.unwrap_or(0) as u64;
         }
         Ok(summary)
-    }
-
-    /// A job's task id, if it has one.
-    pub fn task_id(&self, custom_id: &str) -> Result<Option<String>, Error> {
-        self.db
-            .query_row(
-                "SELECT task_id FROM jobs WHERE custom_id=?1",
-                params![custom_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map(Option::flatten)
-            .map_err(db_error)
     }
 }
 
