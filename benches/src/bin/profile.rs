@@ -1,5 +1,6 @@
 //! A workload to profile: `profile decode` frames and decodes the chat corpus over and over;
-//! `profile client` streams the 10,000-chunk answer through `ChatStream`. Run it under a sampling
+//! `profile client` streams the 10,000-chunk answer through `ChatStream`; `profile framing` and
+//! `profile framing-small` frame the chat corpus (owned events) in 16 KiB and 1..64-byte pieces. Run it under a sampling
 //! profiler, e.g. `perf record -e cpu-clock -g target/release/profile client` (build with
 //! `CARGO_PROFILE_RELEASE_DEBUG=true` for symbols). Findings: benches/README.md.
 
@@ -7,14 +8,16 @@ use futures_util::StreamExt;
 use quickrouter::transport::sse::SseDecoder;
 use quickrouter::types::ChatCompletionChunk;
 use quickrouter::{ChatMessage, Client, CreateChatCompletionRequest};
-use quickrouter_benches::{chat_corpus, fixed_pieces};
+use quickrouter_benches::{chat_corpus, fixed_pieces, random_pieces};
 use quickrouter_emulator::{Emulator, Options};
 
 fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("decode") => decode(),
         Some("client") => client(),
-        _ => eprintln!("usage: profile decode|client"),
+        Some("framing") => framing(16 * 1024),
+        Some("framing-small") => framing(0),
+        _ => eprintln!("usage: profile decode|client|framing|framing-small"),
     }
 }
 
@@ -35,6 +38,28 @@ fn decode() {
         }
     }
     println!("{n} choices");
+}
+
+/// Framing alone (owned events), in 16 KiB pieces or (`piece == 0`) random 1..64-byte pieces.
+fn framing(piece: usize) {
+    let body = chat_corpus(20_000, "\n", 0);
+    let pieces = if piece == 0 {
+        random_pieces(&body, 64)
+    } else {
+        fixed_pieces(&body, piece)
+    };
+    let mut n = 0usize;
+    let rounds = if piece == 0 { 200 } else { 2_000 };
+    for _ in 0..rounds {
+        let mut decoder = SseDecoder::new();
+        for piece in &pieces {
+            decoder.feed_bytes(piece.clone());
+            while let Some(event) = decoder.next_event().unwrap() {
+                n += std::hint::black_box(event.data.len()) & 1;
+            }
+        }
+    }
+    println!("{n}");
 }
 
 fn client() {

@@ -12,16 +12,18 @@
 //! - at the end of the input an event with no blank line after it is dropped.
 //!
 //! Cost: input pieces are kept as [`Bytes`] (no copy when fed with [`SseDecoder::feed_bytes`]);
-//! line ends are found with `memchr`; a one-line `data` value inside one piece (the common case)
-//! is handed out as a slice of that piece ([`SseDecoder::next_event`], one reference-count
-//! increment) or as a plain borrow ([`SseDecoder::next_event_ref`], nothing at all). Only a line
-//! that straddles two pieces is copied. A line or event longer than
-//! [`SseDecoder::max_event_size`] is an error rather than unbounded memory.
+//! line ends are found with `memchr`; a one-line `data` event inside one piece (the common case)
+//! is read in one step and handed out as a slice of that piece ([`SseDecoder::next_event`], one
+//! reference-count increment) or as a plain borrow ([`SseDecoder::next_event_ref`], nothing at
+//! all). Only a line that straddles two pieces is copied, into a buffer that is reused from line
+//! to line. A line or event longer than [`SseDecoder::max_event_size`] is an error rather than
+//! unbounded memory.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use memchr::memchr2;
 
 /// The default limit on one event's size: 8 MiB.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 8 << 20;
@@ -93,14 +95,17 @@ enum Data {
     Range(usize, usize),
     /// One line, kept from an earlier piece.
     One(Bytes),
+    /// One line that straddled pieces: `held[start..]`.
+    Held(usize),
     /// Several lines, joined.
     Many(BytesMut),
 }
 
-/// Where a complete line is: in the current piece, or assembled in the carry buffer.
+/// Where a complete line is: in the current piece, or assembled in `carry`.
+#[derive(Clone, Copy)]
 enum Line {
     Chunk(usize, usize),
-    Carried(Bytes),
+    Carried,
 }
 
 /// The decoder. Feed it bytes with [`feed`](Self::feed) or [`feed_bytes`](Self::feed_bytes), then
@@ -125,7 +130,10 @@ pub struct SseDecoder {
     /// Pieces fed but not yet reached.
     queue: VecDeque<Bytes>,
     /// The start of a line that began in an earlier piece.
-    carry: BytesMut,
+    carry: Vec<u8>,
+    /// A completed straddling `data` line, whose value the event being built refers to
+    /// (`Data::Held`). It swaps buffers with `carry`, so neither is allocated again.
+    held: Vec<u8>,
     /// The previous piece ended in CR: an LF at the start of the next one belongs to it.
     skip_lf: bool,
     /// Nothing fed yet, or only the start of a BOM (kept here).
@@ -174,7 +182,8 @@ impl SseDecoder {
             chunk: Bytes::new(),
             pos: 0,
             queue: VecDeque::new(),
-            carry: BytesMut::new(),
+            carry: Vec::new(),
+            held: Vec::new(),
             skip_lf: false,
             at_start: true,
             bom: Vec::new(),
@@ -261,7 +270,16 @@ impl SseDecoder {
     }
 
     /// The next complete event, `Ok(None)` when more input is needed.
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<SseEvent>, SseError> {
+        if let Some((a, b)) = self.quick_event() {
+            return Ok(Some(SseEvent {
+                event: None,
+                data: self.chunk.slice(a..b),
+                id: self.last_id.clone(),
+                retry: None,
+            }));
+        }
         if !self.advance()? {
             return Ok(None);
         }
@@ -270,6 +288,7 @@ impl SseDecoder {
             Data::None => Bytes::new(),
             Data::Range(a, b) => self.chunk.slice(a..b),
             Data::One(bytes) => bytes,
+            Data::Held(start) => Bytes::copy_from_slice(&self.held[start..]),
             Data::Many(joined) => joined.freeze(),
         };
         Ok(Some(SseEvent {
@@ -282,7 +301,16 @@ impl SseDecoder {
 
     /// The next complete event, borrowed from the decoder: no allocation, no reference counting.
     /// It is valid until the decoder's next call.
+    #[inline]
     pub fn next_event_ref(&mut self) -> Result<Option<SseEventRef<'_>>, SseError> {
+        if let Some((a, b)) = self.quick_event() {
+            return Ok(Some(SseEventRef {
+                event: None,
+                data: &self.chunk[a..b],
+                id: self.last_id.as_deref(),
+                retry: None,
+            }));
+        }
         if !self.advance()? {
             return Ok(None);
         }
@@ -291,6 +319,7 @@ impl SseDecoder {
             Data::None => &[],
             Data::Range(a, b) => &self.chunk[*a..*b],
             Data::One(bytes) => bytes,
+            Data::Held(start) => &self.held[*start..],
             Data::Many(joined) => joined,
         };
         Ok(Some(SseEventRef {
@@ -299,6 +328,56 @@ impl SseDecoder {
             id: self.last_id.as_deref(),
             retry: ready.retry,
         }))
+    }
+
+    /// The quick path, for a decoder between events (nothing held, no field read): skip
+    /// keep-alive comments, then read a whole `data: VALUE` line and its blank line, all inside
+    /// the current piece: nearly every event of a chat stream. The value's range in the piece, or
+    /// `None` when the input has any other shape (the general path then reads it).
+    #[inline]
+    fn quick_event(&mut self) -> Option<(usize, usize)> {
+        if self.pos >= self.chunk.len()
+            || !self.carry.is_empty()
+            || self.in_dropped_line
+            || self.discarding
+            || !matches!(self.data, Data::None)
+            || self.event.is_some()
+            || self.retry.is_some()
+        {
+            return None;
+        }
+        if self.ready.is_some() {
+            self.ready = None;
+        }
+        loop {
+            let rest = &self.chunk[self.pos..];
+            let i = memchr2(b'\n', b'\r', rest)?;
+            // The line end, and the blank line after it, both inside this piece.
+            let terminator = match &rest[i..] {
+                [b'\n', b'\n', ..] => 2,
+                [b'\r', b'\n', b'\r', b'\n', ..] => 4,
+                _ => return None,
+            };
+            if rest.starts_with(b"data:") {
+                if i + 1 > self.max_event_size.saturating_sub(self.event_size) {
+                    return None;
+                }
+                let value_start = if rest.get(5) == Some(&b' ') { 6 } else { 5 };
+                let start = self.pos;
+                self.pos += i + terminator;
+                self.event_size = 0;
+                return Some((start + value_start.min(i), start + i));
+            }
+            if rest.first() != Some(&b':') || i > self.max_event_size {
+                return None;
+            }
+            // A comment block with nothing else in it dispatches nothing.
+            self.pos += i + terminator;
+            self.event_size = 0;
+            if self.pos == self.chunk.len() {
+                return None;
+            }
+        }
     }
 
     /// Read lines until an event is ready (`true`) or the input runs out (`false`).
@@ -325,10 +404,11 @@ impl SseDecoder {
                         }
                         self.carry.extend_from_slice(&self.chunk[self.pos..end]);
                         self.last_carried = self.carry.len();
-                        let line = self.carry.split().freeze();
                         self.pos = end;
                         self.consume_terminator();
-                        if self.line(Line::Carried(line))? {
+                        let dispatched = self.line(Line::Carried);
+                        self.carry.clear();
+                        if dispatched? {
                             return Ok(true);
                         }
                         continue;
@@ -475,13 +555,15 @@ impl SseDecoder {
         }
     }
 
-    /// Interpret one complete line; `true` when it dispatched an event.
+    /// Interpret one complete line; `true` when it dispatched an event. A carried line stays in
+    /// `carry` for the caller to clear.
     #[inline]
     fn line(&mut self, line: Line) -> Result<bool, SseError> {
-        let (len, bytes): (usize, &[u8]) = match &line {
-            Line::Chunk(a, b) => (b - a, &self.chunk[*a..*b]),
-            Line::Carried(bytes) => (bytes.len(), bytes),
+        let bytes: &[u8] = match line {
+            Line::Chunk(a, b) => &self.chunk[a..b],
+            Line::Carried => &self.carry,
         };
+        let len = bytes.len();
         if len == 0 {
             if self.discarding {
                 self.discarding = false;
@@ -516,13 +598,7 @@ impl SseDecoder {
             None => (len, len),
         };
         match &bytes[..name_len] {
-            b"data" => {
-                let value = match line {
-                    Line::Chunk(a, b) => Data::Range(a + value_start, b),
-                    Line::Carried(bytes) => Data::One(bytes.slice(value_start..)),
-                };
-                self.push_data(value);
-            }
+            b"data" => self.push_data(line, value_start),
             b"event" => {
                 self.event = Some(String::from_utf8_lossy(&bytes[value_start..]).into_owned())
             }
@@ -543,26 +619,32 @@ impl SseDecoder {
         Ok(false)
     }
 
-    /// Add one `data` line's value to the event.
+    /// Add one `data` line's value (from `value_start` in the line) to the event.
     #[inline]
-    fn push_data(&mut self, value: Data) {
+    fn push_data(&mut self, line: Line, value_start: usize) {
         if matches!(self.data, Data::None) {
-            self.data = value;
+            self.data = match line {
+                Line::Chunk(a, b) => Data::Range(a + value_start, b),
+                Line::Carried => {
+                    // Keep the line where it is; `carry` takes the other buffer.
+                    std::mem::swap(&mut self.carry, &mut self.held);
+                    Data::Held(value_start)
+                }
+            };
             return;
         }
-        let value: &[u8] = match &value {
-            Data::Range(a, b) => &self.chunk[*a..*b],
-            Data::One(bytes) => bytes,
-            _ => unreachable!("a line is one range or one slice"),
-        };
         let mut joined = match std::mem::take(&mut self.data) {
             Data::Range(a, b) => BytesMut::from(&self.chunk[a..b]),
             Data::One(bytes) => BytesMut::from(&bytes[..]),
+            Data::Held(start) => BytesMut::from(&self.held[start..]),
             Data::Many(joined) => joined,
-            Data::None => unreachable!(),
+            Data::None => unreachable!("checked above"),
         };
         joined.extend_from_slice(b"\n");
-        joined.extend_from_slice(value);
+        joined.extend_from_slice(match line {
+            Line::Chunk(a, b) => &self.chunk[a + value_start..b],
+            Line::Carried => &self.carry[value_start..],
+        });
         self.data = Data::Many(joined);
     }
 
