@@ -49,7 +49,10 @@ fn framing(piece: usize) {
         fixed_pieces(&body, piece)
     };
     let mut n = 0usize;
-    let rounds = if piece == 0 { 200 } else { 2_000 };
+    let rounds = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if piece == 0 { 200 } else { 2_000 });
     for _ in 0..rounds {
         let mut decoder = SseDecoder::new();
         for piece in &pieces {
