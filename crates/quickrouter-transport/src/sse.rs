@@ -23,7 +23,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use memchr::memchr2;
 
 /// The default limit on one event's size: 8 MiB.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 8 << 20;
@@ -106,6 +105,17 @@ enum Data {
 enum Line {
     Chunk(usize, usize),
     Carried,
+}
+
+/// Where the first line end (LF or CR) in `bytes` is. Short slices (tiny network pieces) are
+/// scanned byte by byte: below 16 bytes `memchr`'s dispatch costs more than the scan.
+#[inline]
+fn find_line_end(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() <= 16 {
+        bytes.iter().position(|b| matches!(b, b'\n' | b'\r'))
+    } else {
+        memchr::memchr2(b'\n', b'\r', bytes)
+    }
 }
 
 /// The decoder. Feed it bytes with [`feed`](Self::feed) or [`feed_bytes`](Self::feed_bytes), then
@@ -262,7 +272,16 @@ impl SseDecoder {
             return;
         }
         if self.pos == self.chunk.len() && self.queue.is_empty() {
-            // The usual case: everything before was read; read this piece next, directly.
+            // The usual case: everything before was read.
+            if !self.carry.is_empty()
+                && !self.in_dropped_line
+                && self.carry.len() + input.len() <= self.max_event_size
+                && find_line_end(&input).is_none()
+            {
+                // A small piece inside a straddling line: all of it belongs to the line.
+                self.carry.extend_from_slice(&input);
+                return;
+            }
             self.switch_to(input);
         } else {
             self.queue.push_back(input);
@@ -272,6 +291,9 @@ impl SseDecoder {
     /// The next complete event, `Ok(None)` when more input is needed.
     #[inline]
     pub fn next_event(&mut self) -> Result<Option<SseEvent>, SseError> {
+        if self.pos == self.chunk.len() && self.queue.is_empty() {
+            return Ok(None);
+        }
         if let Some((a, b)) = self.quick_event() {
             return Ok(Some(SseEvent {
                 event: None,
@@ -351,7 +373,7 @@ impl SseDecoder {
         }
         loop {
             let rest = &self.chunk[self.pos..];
-            let i = memchr2(b'\n', b'\r', rest)?;
+            let i = find_line_end(rest)?;
             // The line end, and the blank line after it, both inside this piece.
             let terminator = match &rest[i..] {
                 [b'\n', b'\n', ..] => 2,
@@ -389,7 +411,7 @@ impl SseDecoder {
             }
             if !self.carry.is_empty() || self.in_dropped_line {
                 // A line that began in an earlier piece.
-                match memchr::memchr2(b'\n', b'\r', &self.chunk[self.pos..]) {
+                match find_line_end(&self.chunk[self.pos..]) {
                     None => {
                         self.hold_partial_line()?;
                         continue;
@@ -417,7 +439,7 @@ impl SseDecoder {
             }
             // Keep-alive comments, skipped in place.
             if self.chunk[self.pos] == b':' {
-                let end = memchr::memchr2(b'\n', b'\r', &self.chunk[self.pos..]);
+                let end = find_line_end(&self.chunk[self.pos..]);
                 if let Some(i) = end.filter(|i| *i <= self.max_event_size) {
                     self.pos += i;
                     self.consume_terminator();
@@ -442,7 +464,7 @@ impl SseDecoder {
             }
             // The fast path: whole lines inside the current piece.
             let start = self.pos;
-            match memchr::memchr2(b'\n', b'\r', &self.chunk[start..]) {
+            match find_line_end(&self.chunk[start..]) {
                 None => self.hold_partial_line()?,
                 Some(i) => {
                     let end = start + i;
@@ -464,7 +486,7 @@ impl SseDecoder {
         if !rest.starts_with(b"data:") {
             return None;
         }
-        let i = memchr::memchr2(b'\n', b'\r', rest)?;
+        let i = find_line_end(rest)?;
         let after = &rest[i..];
         let terminator = if after.starts_with(b"\n\n") {
             2
