@@ -20,7 +20,7 @@ use quickrouter_benches::{
     byte_stream, chat_corpus, drain, fixed_pieces, large_corpus, random_pieces,
 };
 use quickrouter_transport::{SseDecoder, SseStream};
-use quickrouter_types::ChatCompletionChunk;
+use quickrouter_types::{json, ChatCompletionChunk};
 
 type Infallible = std::io::Error;
 
@@ -241,8 +241,10 @@ fn framing(c: &mut Criterion) {
     }
 }
 
-/// Framing + serde_json into the generated chunk type, against eventsource-stream + serde_json,
-/// and serde_json alone over the pre-split payloads (the decode floor).
+/// Framing + decoding into the generated chunk type (what `ChatStream` does: owned events,
+/// `quickrouter_types::json::from_slice`), against the same decode over pre-split payloads
+/// (`decode-alone`), serde_json into a minimal hand-written mirror of the fields, serde_json's own
+/// `from_slice` into the generated type, and eventsource-stream + serde_json or async-openai's type.
 fn pipeline(c: &mut Criterion) {
     let body = chat_corpus(20_000, "\n", 0);
     let pieces = fixed_pieces(&body, 16 * 1024);
@@ -256,7 +258,7 @@ fn pipeline(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    group.bench_function("quickrouter+serde_json", |b| {
+    group.bench_function("quickrouter", |b| {
         b.iter(|| {
             let mut decoder = SseDecoder::new();
             let mut n = 0;
@@ -264,8 +266,7 @@ fn pipeline(c: &mut Criterion) {
                 decoder.feed_bytes(piece.clone());
                 while let Some(event) = decoder.next_event().unwrap() {
                     if &event.data[..] != b"[DONE]" {
-                        let chunk: ChatCompletionChunk =
-                            serde_json::from_slice(&event.data).unwrap();
+                        let chunk: ChatCompletionChunk = json::from_slice(&event.data).unwrap();
                         n += black_box(chunk.choices.len());
                     }
                 }
@@ -273,7 +274,7 @@ fn pipeline(c: &mut Criterion) {
             n
         })
     });
-    group.bench_function("quickrouter-ref+serde_json", |b| {
+    group.bench_function("quickrouter-ref", |b| {
         b.iter(|| {
             let mut decoder = SseDecoder::new();
             let mut n = 0;
@@ -281,8 +282,7 @@ fn pipeline(c: &mut Criterion) {
                 decoder.feed_bytes(piece.clone());
                 while let Some(event) = decoder.next_event_ref().unwrap() {
                     if event.data != b"[DONE]" {
-                        let chunk: ChatCompletionChunk =
-                            serde_json::from_slice(event.data).unwrap();
+                        let chunk: ChatCompletionChunk = json::from_slice(event.data).unwrap();
                         n += black_box(chunk.choices.len());
                     }
                 }
@@ -332,7 +332,22 @@ fn pipeline(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
-    group.bench_function("serde_json-alone", |b| {
+    group.bench_function("decode-alone", |b| {
+        b.iter(|| {
+            payloads
+                .iter()
+                .map(|p| {
+                    black_box(
+                        json::from_slice::<ChatCompletionChunk>(p)
+                            .unwrap()
+                            .choices
+                            .len(),
+                    )
+                })
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("serde_json-from_slice", |b| {
         b.iter(|| {
             payloads
                 .iter()

@@ -3,8 +3,8 @@
 //!
 //! Generated from the workspace's `openapi.yaml` by `cargo xtask codegen` (see `generated.rs`);
 //! hand-written additions sit beside it: [`open`] (enums that accept unknown values),
-//! `tolerant` (null-tolerant deserializers used by the generated code) and `ext` (constructors
-//! and builders).
+//! `tolerant` (null-tolerant deserializers used by the generated code), `ext` (constructors
+//! and builders) and [`json`] (the decoding entry point the client uses).
 //!
 //! ```
 //! use quickrouter_types::{ChatMessage, CreateChatCompletionRequest};
@@ -30,6 +30,7 @@
 mod generated;
 
 mod ext;
+pub mod json;
 pub mod open;
 #[doc(hidden)]
 pub mod tolerant;

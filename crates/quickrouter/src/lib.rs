@@ -34,5 +34,5 @@ pub mod types {
 
 /// Decode a JSON body, keeping the decoder's error and the start of the body.
 pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|e| Error::decode(e, bytes))
+    quickrouter_types::json::from_slice(bytes).map_err(|e| Error::decode(e, bytes))
 }

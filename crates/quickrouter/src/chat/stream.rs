@@ -8,8 +8,8 @@ use futures_core::Stream;
 use quickrouter_transport::reqwest::header::HeaderMap;
 use quickrouter_transport::{EventStream, StreamError};
 use quickrouter_types::{
-    ChatCompletion, ChatCompletionChunk, ChunkChoice, ChunkDelta, FunctionCallDelta, ObjectType,
-    ToolCallDelta, Usage,
+    json, ChatCompletion, ChatCompletionChunk, ChunkChoice, ChunkDelta, FunctionCallDelta,
+    ObjectType, ToolCallDelta, Usage,
 };
 
 use super::CompletionAccumulator;
@@ -153,7 +153,7 @@ impl ChatStream {
         };
         let item = ready!(Pin::new(events).poll_next(cx));
         let out = match item {
-            Some(Ok(event)) => match serde_json::from_slice::<ChatCompletionChunk>(&event.data) {
+            Some(Ok(event)) => match json::from_slice::<ChatCompletionChunk>(&event.data) {
                 Ok(chunk) => return Poll::Ready(Some(Ok((chunk, event.data)))),
                 Err(e) => Some(Err(Error::Stream(StreamError::InvalidEvent {
                     message: e.to_string(),
