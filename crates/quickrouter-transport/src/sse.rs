@@ -310,7 +310,7 @@ impl SseDecoder {
             Data::None => Bytes::new(),
             Data::Range(a, b) => self.chunk.slice(a..b),
             Data::One(bytes) => bytes,
-            Data::Held(start) => Bytes::copy_from_slice(&self.held[start..]),
+            Data::Held(start) => self.take_held(start),
             Data::Many(joined) => joined.freeze(),
         };
         Ok(Some(SseEvent {
@@ -508,6 +508,16 @@ impl SseDecoder {
             retry: self.retry.take(),
         });
         Some(true)
+    }
+
+    /// The value of a straddling line, owned: a small one is copied (the buffer stays for the
+    /// next line); a large one takes the buffer itself rather than copying it a second time.
+    fn take_held(&mut self, start: usize) -> Bytes {
+        if self.held.len() - start <= 4096 {
+            Bytes::copy_from_slice(&self.held[start..])
+        } else {
+            Bytes::from(std::mem::take(&mut self.held)).slice(start..)
+        }
     }
 
     /// Move to the next fed piece; a one-line data value in the old piece is kept by reference.
@@ -816,6 +826,24 @@ mod tests {
             b"foo: bar\ndata: x\n\ndata: never",
             &[(None, "x", None, None)],
         );
+    }
+
+    #[test]
+    fn large_lines_across_pieces_are_whole() {
+        // Values above and below the size at which an owned value takes the line buffer.
+        let big = "x".repeat(10_000);
+        let small = "y".repeat(100);
+        let input = format!(
+            "data: {big}\n\ndata: {small}\n\ndata: {big}\ndata: {small}\n\ndata: {big}\n\n"
+        );
+        let joined = format!("{big}\n{small}");
+        let expect = [big.as_str(), small.as_str(), joined.as_str(), big.as_str()];
+        for piece in [1, 7, 1000, 4096, 9_999] {
+            let events = decode_pieces(input.as_bytes().chunks(piece));
+            let got: Vec<&[u8]> = events.iter().map(|e| &e.data[..]).collect();
+            let want: Vec<&[u8]> = expect.iter().map(|e| e.as_bytes()).collect();
+            assert_eq!(got, want, "pieces of {piece} bytes");
+        }
     }
 
     #[test]
