@@ -278,7 +278,7 @@ impl SseDecoder {
                 && self.carry.len() + input.len() <= self.max_event_size
                 && find_line_end(&input).is_none()
             {
-                // A small piece inside a straddling line: all of it belongs to the line.
+                // A piece with no line end, inside a straddling line: all of it joins the line.
                 self.carry.extend_from_slice(&input);
                 return;
             }
@@ -296,10 +296,10 @@ impl SseDecoder {
         }
         if let Some((a, b)) = self.quick_event() {
             return Ok(Some(SseEvent {
-                event: None,
+                event: self.event.take(),
                 data: self.chunk.slice(a..b),
                 id: self.last_id.clone(),
-                retry: None,
+                retry: self.retry.take(),
             }));
         }
         if !self.advance()? {
@@ -326,11 +326,26 @@ impl SseDecoder {
     #[inline]
     pub fn next_event_ref(&mut self) -> Result<Option<SseEventRef<'_>>, SseError> {
         if let Some((a, b)) = self.quick_event() {
+            if self.event.is_none() && self.retry.is_none() {
+                return Ok(Some(SseEventRef {
+                    event: None,
+                    data: &self.chunk[a..b],
+                    id: self.last_id.as_deref(),
+                    retry: None,
+                }));
+            }
+            // Kept until the next call, as a dispatched event's fields are.
+            self.ready = Some(Ready {
+                data: Data::Range(a, b),
+                event: self.event.take(),
+                retry: self.retry.take(),
+            });
+            let ready = self.ready.as_ref().expect("just set");
             return Ok(Some(SseEventRef {
-                event: None,
+                event: ready.event.as_deref(),
                 data: &self.chunk[a..b],
                 id: self.last_id.as_deref(),
-                retry: None,
+                retry: ready.retry,
             }));
         }
         if !self.advance()? {
@@ -352,10 +367,11 @@ impl SseDecoder {
         }))
     }
 
-    /// The quick path, for a decoder between events (nothing held, no field read): skip
-    /// keep-alive comments, then read a whole `data: VALUE` line and its blank line, all inside
-    /// the current piece: nearly every event of a chat stream. The value's range in the piece, or
-    /// `None` when the input has any other shape (the general path then reads it).
+    /// The quick path, for a decoder with no line and no data held: skip keep-alive comments,
+    /// then read a whole `data: VALUE` line and its blank line, all inside the current piece:
+    /// nearly every event of a chat stream. The value's range in the piece (the event's type and
+    /// retry, if fields before it set them, are still to be taken), or `None` when the input has
+    /// any other shape (the general path then reads it).
     #[inline]
     fn quick_event(&mut self) -> Option<(usize, usize)> {
         if self.pos >= self.chunk.len()
@@ -363,8 +379,6 @@ impl SseDecoder {
             || self.in_dropped_line
             || self.discarding
             || !matches!(self.data, Data::None)
-            || self.event.is_some()
-            || self.retry.is_some()
         {
             return None;
         }
@@ -393,9 +407,11 @@ impl SseDecoder {
             if rest.first() != Some(&b':') || i > self.max_event_size {
                 return None;
             }
-            // A comment block with nothing else in it dispatches nothing.
+            // A comment and a blank line: the blank line dispatches nothing and ends the block.
             self.pos += i + terminator;
             self.event_size = 0;
+            self.event = None;
+            self.retry = None;
             if self.pos == self.chunk.len() {
                 return None;
             }
@@ -456,12 +472,6 @@ impl SseDecoder {
                     continue;
                 }
             }
-            // The fastest path: a whole one-line `data:` event inside the current piece.
-            if matches!(self.data, Data::None) && !self.discarding {
-                if let Some(ready) = self.single_line_event() {
-                    return Ok(ready);
-                }
-            }
             // The fast path: whole lines inside the current piece.
             let start = self.pos;
             match find_line_end(&self.chunk[start..]) {
@@ -476,38 +486,6 @@ impl SseDecoder {
                 }
             }
         }
-    }
-
-    /// `data: VALUE` and a blank line, all in the current piece: the shape of nearly every event
-    /// of a chat stream, read in one step. `None` when the input has another shape.
-    #[inline]
-    fn single_line_event(&mut self) -> Option<bool> {
-        let rest = &self.chunk[self.pos..];
-        if !rest.starts_with(b"data:") {
-            return None;
-        }
-        let i = find_line_end(rest)?;
-        let after = &rest[i..];
-        let terminator = if after.starts_with(b"\n\n") {
-            2
-        } else if after.starts_with(b"\r\n\r\n") {
-            4
-        } else {
-            return None;
-        };
-        let value_start = if rest.get(5) == Some(&b' ') { 6 } else { 5 };
-        if i + 1 > self.max_event_size.saturating_sub(self.event_size) {
-            return None;
-        }
-        let start = self.pos;
-        self.pos += i + terminator;
-        self.event_size = 0;
-        self.ready = Some(Ready {
-            data: Data::Range(start + value_start.min(i), start + i),
-            event: self.event.take(),
-            retry: self.retry.take(),
-        });
-        Some(true)
     }
 
     /// The value of a straddling line, owned: a small one is copied (the buffer stays for the
