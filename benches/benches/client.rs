@@ -1,6 +1,9 @@
 //! The whole client path over loopback: stream a 10,000-chunk answer from the emulator and
 //! consume it with (a) quickrouter's `ChatStream`, (b) async-openai's chat stream, and (c) a raw
-//! reqwest byte stream that only counts bytes (the floor). Same emulator, same run.
+//! reqwest byte stream that only counts bytes (the floor). Same emulator, same run. Two more
+//! rows take the floor apart from the client: the raw byte stream through quickrouter's SSE
+//! stream (`raw+sse`), and that plus decoding every chunk (`raw+sse+json`); the rest of what
+//! `ChatStream` costs is the facade's own layers.
 //! `cargo bench -p quickrouter-benches --bench client`
 
 use std::time::Duration;
@@ -11,6 +14,8 @@ use async_openai::types::chat::{
 };
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use futures_util::StreamExt;
+use quickrouter::transport::{SseDecoder, SseStream};
+use quickrouter::types::{json, ChatCompletionChunk};
 use quickrouter::{ChatMessage, Client, CreateChatCompletionRequest};
 use quickrouter_emulator::{Emulator, Options};
 
@@ -68,6 +73,37 @@ fn client_stream(c: &mut Criterion) {
         }
         n
     };
+    // The raw request, its body as the byte stream the SSE layer takes.
+    let raw_body_stream = || async {
+        let response = raw
+            .post(&url)
+            .bearer_auth(emulator.api_key())
+            .header("content-type", "application/json")
+            .body(raw_body.to_string())
+            .send()
+            .await
+            .unwrap();
+        response
+            .bytes_stream()
+            .map(|piece| Ok::<_, quickrouter::transport::Error>(piece.unwrap()))
+    };
+    let raw_sse_run = |decode: bool| {
+        let body = raw_body_stream();
+        async move {
+            let mut events = SseStream::new(body.await, SseDecoder::new(), None);
+            let mut n = 0u32;
+            while let Some(event) = events.next().await {
+                let event = event.unwrap();
+                if decode && &event.data[..] != b"[DONE]" {
+                    let chunk: ChatCompletionChunk = json::from_slice(&event.data).unwrap();
+                    n += chunk.choices.len() as u32;
+                } else if !decode {
+                    n += 1;
+                }
+            }
+            n
+        }
+    };
     let raw_run = || async {
         let response = raw
             .post(&url)
@@ -87,6 +123,8 @@ fn client_stream(c: &mut Criterion) {
     // The three must read the same answer: 10,000 words plus the role and finish chunks.
     assert_eq!(runtime.block_on(quickrouter_run()), CHUNKS + 2);
     assert_eq!(runtime.block_on(async_openai_run()), CHUNKS + 2);
+    assert_eq!(runtime.block_on(raw_sse_run(true)), CHUNKS + 2);
+    assert_eq!(runtime.block_on(raw_sse_run(false)), CHUNKS + 3);
     let bytes = runtime.block_on(raw_run());
     eprintln!("stream: {} chunks, {bytes} bytes", CHUNKS + 2);
 
@@ -100,6 +138,14 @@ fn client_stream(c: &mut Criterion) {
         (
             "async-openai",
             cpu_per_chunk(|| runtime.block_on(async_openai_run()) as usize),
+        ),
+        (
+            "raw+sse+json",
+            cpu_per_chunk(|| runtime.block_on(raw_sse_run(true)) as usize),
+        ),
+        (
+            "raw+sse",
+            cpu_per_chunk(|| runtime.block_on(raw_sse_run(false)) as usize - 1),
         ),
         (
             "raw-reqwest-bytes",
@@ -124,6 +170,12 @@ fn client_stream(c: &mut Criterion) {
     });
     group.bench_function("async-openai", |b| {
         b.iter(|| runtime.block_on(async_openai_run()))
+    });
+    group.bench_function("raw+sse+json", |b| {
+        b.iter(|| runtime.block_on(raw_sse_run(true)))
+    });
+    group.bench_function("raw+sse", |b| {
+        b.iter(|| runtime.block_on(raw_sse_run(false)))
     });
     group.bench_function("raw-reqwest-bytes", |b| {
         b.iter(|| runtime.block_on(raw_run()))

@@ -130,9 +130,37 @@ pub fn run(root: &Path) -> Result<()> {
             writeln!(out)?;
         }
     }
+    client_cpu(&dir, &mut out)?;
     goals(&groups, &mut out)?;
     startup(root, &mut out)?;
     println!("{out}");
+    Ok(())
+}
+
+/// The client's own CPU time per chunk (`client-cpu.tsv`, written by the client bench), and what
+/// each row adds over the raw byte floor.
+fn client_cpu(dir: &Path, out: &mut String) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(dir.join("client-cpu.tsv")) else {
+        return Ok(());
+    };
+    let mut rows: Vec<(&str, f64)> = text
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .filter_map(|(name, us)| Some((name, us.parse().ok()?)))
+        .collect();
+    rows.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let floor = rows
+        .iter()
+        .find(|(name, _)| *name == "raw-reqwest-bytes")
+        .map_or(f64::NAN, |r| r.1);
+    writeln!(
+        out,
+        "\n### Client CPU per chunk (the client's thread only, 20 streams)\n\n\
+         | | µs per chunk | over the raw byte floor |\n|---|---:|---:|"
+    )?;
+    for (name, us) in rows {
+        writeln!(out, "| {name} | {us:.2} | +{:.2} |", us - floor)?;
+    }
     Ok(())
 }
 
