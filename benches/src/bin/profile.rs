@@ -1,6 +1,7 @@
 //! A workload to profile: `profile decode` frames and decodes the chat corpus over and over;
 //! `profile client` streams the 10,000-chunk answer through `ChatStream`; `profile framing` and
-//! `profile framing-small` frame the chat corpus (owned events) in 16 KiB and 1..64-byte pieces. Run it under a sampling
+//! `profile framing-small` frame the chat corpus (owned events) in 16 KiB and 1..64-byte pieces;
+//! `profile client-sse` streams the same answer through a raw reqwest body and `SseStream` only. Run it under a sampling
 //! profiler, e.g. `perf record -e cpu-clock -g target/release/profile client` (build with
 //! `CARGO_PROFILE_RELEASE_DEBUG=true` for symbols). Findings: benches/README.md.
 
@@ -15,6 +16,7 @@ fn main() {
     match std::env::args().nth(1).as_deref() {
         Some("decode") => decode(),
         Some("client") => client(),
+        Some("client-sse") => client_sse(),
         Some("framing") => framing(16 * 1024),
         Some("framing-small") => framing(0),
         _ => eprintln!("usage: profile decode|client|framing|framing-small"),
@@ -61,6 +63,49 @@ fn framing(piece: usize) {
                 n += std::hint::black_box(event.data.len()) & 1;
             }
         }
+    }
+    println!("{n}");
+}
+
+/// The raw byte stream through the SSE layer, no decoding: what framing adds on the wire.
+fn client_sse() {
+    use quickrouter::transport::{SseDecoder, SseStream};
+    let emulator = Emulator::start(Options::default()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _ = Client::builder()
+        .base_url(emulator.base_url())
+        .api_key(emulator.api_key())
+        .build()
+        .unwrap();
+    let raw = quickrouter::transport::client::plain_client_builder()
+        .build()
+        .unwrap();
+    let url = format!("{}/chat/completions", emulator.base_url());
+    let body = serde_json::json!({"model": "long", "stream": true, "max_tokens": 10_000, "messages": [{"role": "user", "content": "x"}]}).to_string();
+    let mut n = 0usize;
+    for _ in 0..100 {
+        n += runtime.block_on(async {
+            let response = raw
+                .post(&url)
+                .bearer_auth(emulator.api_key())
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let stream = response
+                .bytes_stream()
+                .map(|p| Ok::<_, quickrouter::transport::Error>(p.unwrap()));
+            let mut events = SseStream::new(stream, SseDecoder::new(), None);
+            let mut n = 0;
+            while let Some(event) = events.next().await {
+                n += event.unwrap().data.len() & 1;
+            }
+            n
+        });
     }
     println!("{n}");
 }
