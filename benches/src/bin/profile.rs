@@ -1,9 +1,10 @@
 //! A workload to profile: `profile decode` frames and decodes the chat corpus over and over;
 //! `profile client` streams the 10,000-chunk answer through `ChatStream`; `profile framing` and
 //! `profile framing-small` frame the chat corpus (owned events) in 16 KiB and 1..64-byte pieces;
-//! `profile client-sse` streams the same answer through a raw reqwest body and `SseStream` only. Run it under a sampling
-//! profiler, e.g. `perf record -e cpu-clock -g target/release/profile client` (build with
-//! `CARGO_PROFILE_RELEASE_DEBUG=true` for symbols). Findings: benches/README.md.
+//! `profile client-sse` streams the same answer through a raw reqwest body and `SseStream` only.
+//! Run it under a sampling profiler, e.g. `perf record -e cpu-clock -g target/release/profile
+//! client` (build with `CARGO_PROFILE_RELEASE_DEBUG=true` for symbols). Findings:
+//! benches/README.md.
 
 use futures_util::StreamExt;
 use quickrouter::transport::sse::SseDecoder;
