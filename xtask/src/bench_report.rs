@@ -159,7 +159,7 @@ fn client_cpu(dir: &Path, out: &mut String) -> Result<()> {
          | | µs per chunk | over the raw byte floor |\n|---|---:|---:|"
     )?;
     for (name, us) in rows {
-        writeln!(out, "| {name} | {us:.2} | +{:.2} |", us - floor)?;
+        writeln!(out, "| {name} | {us:.2} | {:+.2} |", us - floor)?;
     }
     Ok(())
 }
