@@ -100,6 +100,16 @@ enum Data {
     Many(BytesMut),
 }
 
+/// What the quick path found.
+enum Quick {
+    /// A one-line event: its value's range in the piece.
+    Event(usize, usize),
+    /// The rest of the piece is the start of a line.
+    Partial,
+    /// Anything else: the general path reads it.
+    Other,
+}
+
 /// Where a complete line is: in the current piece, or assembled in `carry`.
 #[derive(Clone, Copy)]
 enum Line {
@@ -295,13 +305,22 @@ impl SseDecoder {
         if self.pos == self.chunk.len() && self.queue.is_empty() {
             return Ok(None);
         }
-        if let Some((a, b)) = self.quick_event() {
-            return Ok(Some(SseEvent {
-                event: self.event.take(),
-                data: self.chunk.slice(a..b),
-                id: self.last_id.clone(),
-                retry: self.retry.take(),
-            }));
+        match self.quick_event() {
+            Quick::Event(a, b) => {
+                return Ok(Some(SseEvent {
+                    event: self.event.take(),
+                    data: self.chunk.slice(a..b),
+                    id: self.last_id.clone(),
+                    retry: self.retry.take(),
+                }))
+            }
+            Quick::Partial => {
+                self.hold_partial_line()?;
+                if self.queue.is_empty() {
+                    return Ok(None);
+                }
+            }
+            Quick::Other => {}
         }
         if !self.advance()? {
             return Ok(None);
@@ -326,7 +345,14 @@ impl SseDecoder {
     /// It is valid until the decoder's next call.
     #[inline]
     pub fn next_event_ref(&mut self) -> Result<Option<SseEventRef<'_>>, SseError> {
-        if let Some((a, b)) = self.quick_event() {
+        let quick = self.quick_event();
+        if let Quick::Partial = quick {
+            self.hold_partial_line()?;
+            if self.queue.is_empty() {
+                return Ok(None);
+            }
+        }
+        if let Quick::Event(a, b) = quick {
             if self.event.is_none() && self.retry.is_none() {
                 return Ok(Some(SseEventRef {
                     event: None,
@@ -371,42 +397,44 @@ impl SseDecoder {
     /// The quick path, for a decoder with no line and no data held: skip keep-alive comments,
     /// then read a whole `data: VALUE` line and its blank line, all inside the current piece:
     /// nearly every event of a chat stream. The value's range in the piece (the event's type and
-    /// retry, if fields before it set them, are still to be taken), or `None` when the input has
-    /// any other shape (the general path then reads it).
+    /// retry, if fields before it set them, are still to be taken); or the rest of the piece is a
+    /// line's start, to be held; or the input has another shape (the general path reads it).
     #[inline]
-    fn quick_event(&mut self) -> Option<(usize, usize)> {
+    fn quick_event(&mut self) -> Quick {
         if self.pos >= self.chunk.len()
             || !self.carry.is_empty()
             || self.in_dropped_line
             || self.discarding
             || !matches!(self.data, Data::None)
         {
-            return None;
+            return Quick::Other;
         }
         if self.ready.is_some() {
             self.ready = None;
         }
         loop {
             let rest = &self.chunk[self.pos..];
-            let i = find_line_end(rest)?;
+            let Some(i) = find_line_end(rest) else {
+                return Quick::Partial;
+            };
             // The line end, and the blank line after it, both inside this piece.
             let terminator = match &rest[i..] {
                 [b'\n', b'\n', ..] => 2,
                 [b'\r', b'\n', b'\r', b'\n', ..] => 4,
-                _ => return None,
+                _ => return Quick::Other,
             };
             if rest.starts_with(b"data:") {
                 if i + 1 > self.max_event_size.saturating_sub(self.event_size) {
-                    return None;
+                    return Quick::Other;
                 }
                 let value_start = if rest.get(5) == Some(&b' ') { 6 } else { 5 };
                 let start = self.pos;
                 self.pos += i + terminator;
                 self.event_size = 0;
-                return Some((start + value_start.min(i), start + i));
+                return Quick::Event(start + value_start.min(i), start + i);
             }
             if rest.first() != Some(&b':') || i > self.max_event_size {
-                return None;
+                return Quick::Other;
             }
             // A comment and a blank line: the blank line dispatches nothing and ends the block.
             self.pos += i + terminator;
@@ -414,7 +442,7 @@ impl SseDecoder {
             self.event = None;
             self.retry = None;
             if self.pos == self.chunk.len() {
-                return None;
+                return Quick::Other;
             }
         }
     }
