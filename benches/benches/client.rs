@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use quickrouter::transport::{SseDecoder, SseStream};
 use quickrouter::types::{json, ChatCompletionChunk};
 use quickrouter::{ChatMessage, Client, CreateChatCompletionRequest};
+use quickrouter_benches::raw_chat_body;
 use quickrouter_emulator::{Emulator, Options};
 
 const CHUNKS: u32 = 10_000;
@@ -50,8 +51,6 @@ fn client_stream(c: &mut Criterion) {
     let raw = quickrouter::transport::client::plain_client_builder()
         .build()
         .unwrap();
-    let raw_body = serde_json::json!({"model": "long", "stream": true, "max_tokens": CHUNKS, "messages": [{"role": "user", "content": "x"}]});
-    let url = format!("{}/chat/completions", emulator.base_url());
 
     let quickrouter_run = || async {
         let mut stream = ours.chat().stream(&request).await.unwrap();
@@ -73,22 +72,8 @@ fn client_stream(c: &mut Criterion) {
         }
         n
     };
-    // The raw request, its body as the byte stream the SSE layer takes.
-    let raw_body_stream = || async {
-        let response = raw
-            .post(&url)
-            .bearer_auth(emulator.api_key())
-            .header("content-type", "application/json")
-            .body(raw_body.to_string())
-            .send()
-            .await
-            .unwrap();
-        response
-            .bytes_stream()
-            .map(|piece| Ok::<_, quickrouter::transport::Error>(piece.unwrap()))
-    };
     let raw_sse_run = |decode: bool| {
-        let body = raw_body_stream();
+        let body = raw_chat_body(&raw, &emulator, CHUNKS);
         async move {
             let mut events = SseStream::new(body.await, SseDecoder::new(), None);
             let mut n = 0u32;
@@ -105,16 +90,8 @@ fn client_stream(c: &mut Criterion) {
         }
     };
     let raw_run = || async {
-        let response = raw
-            .post(&url)
-            .bearer_auth(emulator.api_key())
-            .header("content-type", "application/json")
-            .body(raw_body.to_string())
-            .send()
-            .await
-            .unwrap();
         let mut bytes = 0usize;
-        let mut body = response.bytes_stream();
+        let mut body = raw_chat_body(&raw, &emulator, CHUNKS).await;
         while let Some(piece) = body.next().await {
             bytes += piece.unwrap().len();
         }

@@ -92,6 +92,33 @@ pub fn byte_stream<'a, E: 'a>(
     futures_util::stream::iter(pieces.iter().cloned().map(Ok))
 }
 
+/// The body of the emulator's streamed answer of `chunks` words, asked for with reqwest alone (no
+/// quickrouter code on the way): the client benches' floor, and what their SSE-layer rows read.
+pub async fn raw_chat_body(
+    raw: &quickrouter_transport::reqwest::Client,
+    emulator: &quickrouter_emulator::Emulator,
+    chunks: u32,
+) -> impl Stream<Item = Result<Bytes, quickrouter_transport::Error>> + Unpin {
+    use futures_util::StreamExt;
+    let body = serde_json::json!({
+        "model": "long",
+        "stream": true,
+        "max_tokens": chunks,
+        "messages": [{"role": "user", "content": "x"}],
+    });
+    let response = raw
+        .post(format!("{}/chat/completions", emulator.base_url()))
+        .bearer_auth(emulator.api_key())
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the emulator answers");
+    response
+        .bytes_stream()
+        .map(|piece| Ok(piece.expect("the emulator's body arrives whole")))
+}
+
 /// The data of every event, decoded by quickrouter's sans-IO decoder.
 pub fn quickrouter_events(pieces: &[Bytes]) -> Vec<Bytes> {
     let mut decoder = quickrouter_transport::SseDecoder::new();

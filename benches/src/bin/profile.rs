@@ -76,6 +76,7 @@ fn client_sse() {
         .enable_all()
         .build()
         .unwrap();
+    // quickrouter's client installs the TLS provider the raw reqwest client needs.
     let _ = Client::builder()
         .base_url(emulator.base_url())
         .api_key(emulator.api_key())
@@ -84,23 +85,11 @@ fn client_sse() {
     let raw = quickrouter::transport::client::plain_client_builder()
         .build()
         .unwrap();
-    let url = format!("{}/chat/completions", emulator.base_url());
-    let body = serde_json::json!({"model": "long", "stream": true, "max_tokens": 10_000, "messages": [{"role": "user", "content": "x"}]}).to_string();
     let mut n = 0usize;
     for _ in 0..100 {
         n += runtime.block_on(async {
-            let response = raw
-                .post(&url)
-                .bearer_auth(emulator.api_key())
-                .header("content-type", "application/json")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap();
-            let stream = response
-                .bytes_stream()
-                .map(|p| Ok::<_, quickrouter::transport::Error>(p.unwrap()));
-            let mut events = SseStream::new(stream, SseDecoder::new(), None);
+            let body = quickrouter_benches::raw_chat_body(&raw, &emulator, 10_000).await;
+            let mut events = SseStream::new(body, SseDecoder::new(), None);
             let mut n = 0;
             while let Some(event) = events.next().await {
                 n += event.unwrap().data.len() & 1;
