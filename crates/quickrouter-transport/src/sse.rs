@@ -29,6 +29,10 @@ pub const DEFAULT_MAX_EVENT_SIZE: usize = 8 << 20;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// A line buffer that grew past this is given back once its line is done, so that one huge event
+/// does not pin its memory for the rest of the stream.
+const RETAINED: usize = 1 << 20;
+
 /// One dispatched event.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct SseEvent {
@@ -410,7 +414,7 @@ impl SseDecoder {
             return Quick::Other;
         }
         if self.ready.is_some() {
-            self.ready = None;
+            self.release();
         }
         loop {
             let rest = &self.chunk[self.pos..];
@@ -449,7 +453,7 @@ impl SseDecoder {
 
     /// Read lines until an event is ready (`true`) or the input runs out (`false`).
     fn advance(&mut self) -> Result<bool, SseError> {
-        self.ready = None;
+        self.release();
         loop {
             if self.pos == self.chunk.len() && !self.next_chunk() {
                 return Ok(false);
@@ -475,6 +479,9 @@ impl SseDecoder {
                         self.consume_terminator();
                         let dispatched = self.line(Line::Carried);
                         self.carry.clear();
+                        if self.carry.capacity() > RETAINED {
+                            self.carry = Vec::new();
+                        }
                         if dispatched? {
                             return Ok(true);
                         }
@@ -514,6 +521,14 @@ impl SseDecoder {
                     }
                 }
             }
+        }
+    }
+
+    /// Drop the event handed out last; give back a large line buffer no event refers to.
+    fn release(&mut self) {
+        self.ready = None;
+        if self.held.capacity() > RETAINED && !matches!(self.data, Data::Held(_)) {
+            self.held = Vec::new();
         }
     }
 
@@ -571,8 +586,9 @@ impl SseDecoder {
             return Err(self.overflow());
         }
         if self.carry.is_empty() {
+            let room = self.last_carried.min(RETAINED);
             self.carry
-                .reserve(rest.len().max(self.last_carried).min(self.max_event_size));
+                .reserve(rest.len().max(room).min(self.max_event_size));
         }
         self.carry.extend_from_slice(rest);
         Ok(())
@@ -873,6 +889,45 @@ mod tests {
             let got: Vec<&[u8]> = events.iter().map(|e| &e.data[..]).collect();
             let want: Vec<&[u8]> = expect.iter().map(|e| e.as_bytes()).collect();
             assert_eq!(got, want, "pieces of {piece} bytes");
+        }
+    }
+
+    #[test]
+    fn one_huge_event_does_not_pin_its_memory() {
+        let huge = format!("data: {}\n\n", "z".repeat(3 * RETAINED));
+        let small = "data: {\"ok\":true}\n\n".repeat(3);
+        for borrowed in [false, true] {
+            let mut decoder = SseDecoder::new();
+            let mut sizes = Vec::new();
+            for piece in huge
+                .as_bytes()
+                .chunks(16 * 1024)
+                .chain(small.as_bytes().chunks(5))
+            {
+                decoder.feed(piece);
+                loop {
+                    let size = if borrowed {
+                        decoder.next_event_ref().unwrap().map(|e| e.data.len())
+                    } else {
+                        decoder.next_event().unwrap().map(|e| e.data.len())
+                    };
+                    match size {
+                        Some(size) => sizes.push(size),
+                        None => break,
+                    }
+                }
+            }
+            assert_eq!(sizes, [3 * RETAINED, 11, 11, 11]);
+            assert!(
+                decoder.carry.capacity() <= RETAINED,
+                "{}",
+                decoder.carry.capacity()
+            );
+            assert!(
+                decoder.held.capacity() <= RETAINED,
+                "{}",
+                decoder.held.capacity()
+            );
         }
     }
 
