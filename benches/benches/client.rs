@@ -16,25 +16,14 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use futures_util::StreamExt;
 use quickrouter::transport::{SseDecoder, SseStream};
 use quickrouter::types::{json, ChatCompletionChunk};
-use quickrouter::{ChatMessage, Client, CreateChatCompletionRequest};
-use quickrouter_benches::raw_chat_body;
-use quickrouter_emulator::{Emulator, Options};
+use quickrouter::{ChatMessage, CreateChatCompletionRequest};
+use quickrouter_benches::{loopback, raw_chat_body};
 
 const CHUNKS: u32 = 10_000;
 
 fn client_stream(c: &mut Criterion) {
-    let emulator = Emulator::start(Options::default()).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-
-    // quickrouter's client first: it installs the TLS provider the other two reqwest clients need.
-    let ours = Client::builder()
-        .base_url(emulator.base_url())
-        .api_key(emulator.api_key())
-        .build()
-        .unwrap();
+    // quickrouter's client first: it installs the TLS provider the other reqwest clients need.
+    let (emulator, runtime, ours) = loopback();
     let request =
         CreateChatCompletionRequest::new("long", [ChatMessage::user("x")]).max_tokens(CHUNKS);
     let theirs = async_openai::Client::with_config(

@@ -92,6 +92,28 @@ pub fn byte_stream<'a, E: 'a>(
     futures_util::stream::iter(pieces.iter().cloned().map(Ok))
 }
 
+/// The emulator on loopback, a current-thread runtime and a quickrouter client pointed at it:
+/// the set-up of every client workload (the client's builder also installs the TLS provider the
+/// raw reqwest clients need).
+pub fn loopback() -> (
+    quickrouter_emulator::Emulator,
+    tokio::runtime::Runtime,
+    quickrouter::Client,
+) {
+    let emulator = quickrouter_emulator::Emulator::start(quickrouter_emulator::Options::default())
+        .expect("the emulator starts");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let client = quickrouter::Client::builder()
+        .base_url(emulator.base_url())
+        .api_key(emulator.api_key())
+        .build()
+        .expect("a client");
+    (emulator, runtime, client)
+}
+
 /// The body of the emulator's streamed answer of `chunks` words, asked for with reqwest alone (no
 /// quickrouter code on the way): the client benches' floor, and what their SSE-layer rows read.
 pub async fn raw_chat_body(

@@ -6,8 +6,6 @@
 use std::time::Instant;
 
 use quickrouter::batch::{self, BatchOptions, Job, JobKind};
-use quickrouter::Client;
-use quickrouter_emulator::{Emulator, Options};
 use serde_json::json;
 
 fn jobs(n: usize) -> Vec<Job> {
@@ -29,16 +27,7 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2_000);
-    let emulator = Emulator::start(Options::default()).unwrap();
-    let client = Client::builder()
-        .base_url(emulator.base_url())
-        .api_key(emulator.api_key())
-        .build()
-        .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (_emulator, runtime, client) = quickrouter_benches::loopback();
     let root = std::env::temp_dir().join(format!("quickrouter-batch-bench-{}", std::process::id()));
     let mut rates = [Vec::new(), Vec::new()];
     for round in 0..3 {

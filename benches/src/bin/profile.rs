@@ -9,9 +9,8 @@
 use futures_util::StreamExt;
 use quickrouter::transport::sse::SseDecoder;
 use quickrouter::types::ChatCompletionChunk;
-use quickrouter::{ChatMessage, Client, CreateChatCompletionRequest};
+use quickrouter::{ChatMessage, CreateChatCompletionRequest};
 use quickrouter_benches::{chat_corpus, fixed_pieces, random_pieces};
-use quickrouter_emulator::{Emulator, Options};
 
 fn main() {
     match std::env::args().nth(1).as_deref() {
@@ -71,17 +70,7 @@ fn framing(piece: usize) {
 /// The raw byte stream through the SSE layer, no decoding: what framing adds on the wire.
 fn client_sse() {
     use quickrouter::transport::{SseDecoder, SseStream};
-    let emulator = Emulator::start(Options::default()).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    // quickrouter's client installs the TLS provider the raw reqwest client needs.
-    let _ = Client::builder()
-        .base_url(emulator.base_url())
-        .api_key(emulator.api_key())
-        .build()
-        .unwrap();
+    let (emulator, runtime, _client) = quickrouter_benches::loopback();
     let raw = quickrouter::transport::client::plain_client_builder()
         .build()
         .unwrap();
@@ -101,16 +90,7 @@ fn client_sse() {
 }
 
 fn client() {
-    let emulator = Emulator::start(Options::default()).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = Client::builder()
-        .base_url(emulator.base_url())
-        .api_key(emulator.api_key())
-        .build()
-        .unwrap();
+    let (_emulator, runtime, client) = quickrouter_benches::loopback();
     let request =
         CreateChatCompletionRequest::new("long", [ChatMessage::user("x")]).max_tokens(10_000);
     let mut n = 0usize;

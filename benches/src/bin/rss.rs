@@ -11,8 +11,8 @@
 //! (the idle process).
 
 use futures_util::StreamExt;
-use quickrouter::{ChatMessage, Client, CreateChatCompletionRequest};
-use quickrouter_emulator::{Emulator, Options};
+use quickrouter::{ChatMessage, CreateChatCompletionRequest};
+use quickrouter_emulator::Emulator;
 
 fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -59,16 +59,7 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(400_000);
-    let emulator = Emulator::start(Options::default()).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = Client::builder()
-        .base_url(emulator.base_url())
-        .api_key(emulator.api_key())
-        .build()
-        .unwrap();
+    let (emulator, runtime, client) = quickrouter_benches::loopback();
     let request =
         CreateChatCompletionRequest::new("long", [ChatMessage::user("x")]).max_tokens(chunks);
 
